@@ -1,0 +1,70 @@
+"""Intake throughput: 100,000 generated confirmed reports into SQLite and into PostgreSQL.
+
+Run: .venv/bin/python -m bench.bench_intake [--rows N]
+Prints rows per second for each backend (target: at least 20,000 rows/s on PostgreSQL).
+The rows mimic a real feed: 90% distinct URLs, 10% further reports of an already seen URL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+import time
+from pathlib import Path
+
+from registry import migrate
+from registry.db import make_engine, unit_of_work
+from registry.intake.service import ingest_file
+from takedown.settings import DEFAULT_CATEGORIES
+from tests.support.postgres import TemporaryPostgres
+
+
+def generate(rows: int, seed: int = 7) -> bytes:
+    rng = random.Random(seed)
+    lines = ["report_id,url,confirmed_at,category,source,analyst,content_sha256,notes"]
+    distinct = int(rows * 0.9)
+    for i in range(rows):
+        n = i if i < distinct else rng.randrange(distinct)
+        host = f"host{n % 5000}.provider{n % 97}.example"
+        digest = f"{rng.getrandbits(256):064x}" if i % 3 == 0 else ""
+        lines.append(
+            f"bench-{i},http://{host}/files/{n:08d}/item.bin?k={n % 13},"
+            f"2026-11-{1 + i % 20:02d}T{i % 24:02d}:00:00Z,{DEFAULT_CATEGORIES[i % 4]},"
+            f"{('bz', 'ky', 'gb')[i % 3]},analyst-{i % 7},{digest},"
+        )
+    return ("\n".join(lines) + "\n").encode()
+
+
+def measure(url: str, data: bytes) -> tuple[float, int]:
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    try:
+        started = time.perf_counter()
+        with unit_of_work(engine) as session:
+            result = ingest_file(
+                session, data, "bench.csv", categories=DEFAULT_CATEGORIES, default_source="local"
+            )
+        elapsed = time.perf_counter() - started
+    finally:
+        engine.dispose()
+    assert not result.rejected, result.rejected[:3]
+    return elapsed, result.received
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=100_000)
+    args = parser.parse_args()
+    data = generate(args.rows)
+    print(f"intake of {args.rows:,} rows ({len(data) / 2**20:.1f} MiB of CSV)")
+    with tempfile.TemporaryDirectory() as folder:
+        elapsed, rows = measure(f"sqlite:///{Path(folder) / 'bench.db'}", data)
+        print(f"  sqlite      {elapsed:6.2f} s  {rows / elapsed:9,.0f} rows/s")
+    with TemporaryPostgres() as server:
+        elapsed, rows = measure(server.url, data)
+        print(f"  postgresql  {elapsed:6.2f} s  {rows / elapsed:9,.0f} rows/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Prefect flows: when things happen. Thin; the work is in the packages they call."""

@@ -1,0 +1,63 @@
+"""The intake flow: confirmed reports in, cases opened. Thin: the work is in registry.intake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from flows.db import engine_for
+from registry.db import unit_of_work
+from registry.intake.service import ingest_file
+from takedown.settings import get_settings
+
+
+@task(name="ingest-reports", cache_policy=NO_CACHE)
+def ingest_reports(path: str, database_url: str | None = None) -> dict[str, Any]:
+    """Store every report of one file in one transaction; return the intake summary."""
+    settings = get_settings()
+    data = Path(path).read_bytes()
+    with unit_of_work(engine_for(database_url)) as session:
+        result = ingest_file(
+            session,
+            data,
+            Path(path).name,
+            categories=settings.categories,
+            default_source=settings.default_source,
+            actor="flow:intake",
+            flow_run_id=str(flow_run.get_id() or ""),
+        )
+    summary = result.to_json()
+    summary["case_ids"] = result.case_ids
+    return summary
+
+
+@flow(name="intake", log_prints=False)
+def intake_flow(path: str, database_url: str | None = None) -> dict[str, Any]:
+    """Open cases from a file of confirmed reports (CSV, JSON array or JSON Lines)."""
+    logger = get_run_logger()
+    summary = ingest_reports(path, database_url)
+    rejected = summary["rejected"]
+    logger.info(
+        "%d received: %d cases opened, %d attached, %d duplicates, %d rejected",
+        summary["received"],
+        summary["cases_opened"],
+        summary["reports_attached"],
+        summary["duplicates"],
+        len(rejected),
+    )
+    lines = [
+        "| received | cases opened | reports attached | duplicates | rejected |",
+        "|---:|---:|---:|---:|---:|",
+        f"| {summary['received']} | {summary['cases_opened']} | {summary['reports_attached']} "
+        f"| {summary['duplicates']} | {len(rejected)} |",
+    ]
+    if rejected:
+        lines += ["", "| line | report | reason |", "|---:|---|---|"]
+        lines += [f"| {r['line']} | {r['report_id']} | {r['error']} |" for r in rejected[:200]]
+    create_markdown_artifact("\n".join(lines), key="intake-summary", description="Intake")
+    return summary

@@ -1,0 +1,1 @@
+"""The system of record: cases, reports, notices, checks, partners and the audit log."""

@@ -1,0 +1,142 @@
+"""Bulk writes: many rows in a few statements, on whichever backend the session uses.
+
+On PostgreSQL the rows travel by ``COPY`` (the fastest way in) into a staging table, and one
+``INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING`` moves them to the real table, so
+concurrent writers of the same keys neither fail nor duplicate. On SQLite, where statements are
+in-process calls, an ``executemany`` of the same upsert does the job.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from enum import Enum
+from itertools import count
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import Insert, Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import TextClause
+
+COPY_THRESHOLD = 200
+"""Below this many rows a plain statement is cheaper than setting up a COPY."""
+
+_staging_names = count()
+
+
+def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert ``rows`` (dicts with the same keys) into ``table``."""
+    if not rows:
+        return
+    if _dialect(session) == "postgresql" and len(rows) >= COPY_THRESHOLD:
+        _copy(session, table.name, list(rows[0]), rows)
+    else:
+        session.execute(table.insert(), list(rows))
+
+
+def insert_ignoring_conflicts(
+    session: Session,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    *,
+    conflict_columns: Sequence[str],
+    conflict_where: TextClause | None = None,
+    returning: Sequence[str],
+) -> list[tuple[Any, ...]]:
+    """Insert the rows that do not clash with a unique key; return ``returning`` of those.
+
+    Rows clashing with existing rows, or with rows another transaction inserts meanwhile, are
+    skipped silently here: the caller tells them apart by what comes back.
+    """
+    if not rows:
+        return []
+    if _dialect(session) == "postgresql" and len(rows) >= COPY_THRESHOLD:
+        return _copy_upsert(session, table, rows, conflict_columns, conflict_where, returning)
+    insert_fn = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
+    stmt: Insert = insert_fn(table).on_conflict_do_nothing(
+        index_elements=list(conflict_columns), index_where=conflict_where
+    )
+    stmt = stmt.returning(*(table.c[name] for name in returning))
+    return [tuple(row) for row in session.execute(stmt, list(rows))]
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _copy_upsert(
+    session: Session,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    conflict_columns: Sequence[str],
+    conflict_where: TextClause | None,
+    returning: Sequence[str],
+) -> list[tuple[Any, ...]]:
+    columns = list(rows[0])
+    staging = f"staging_{table.name}_{next(_staging_names)}"
+    cursor = _cursor(session)
+    column_list = ", ".join(columns)
+    cursor.execute(
+        f"CREATE TEMP TABLE {staging} ON COMMIT DROP AS "  # noqa: S608 (names are ours)
+        f"SELECT {column_list} FROM {table.name} WITH NO DATA"
+    )
+    _copy(session, staging, columns, rows)
+    where = f" WHERE {conflict_where.text}" if conflict_where is not None else ""
+    cursor.execute(
+        f"INSERT INTO {table.name} ({column_list}) "  # noqa: S608 (names are ours)
+        f"SELECT {column_list} FROM {staging} "
+        f"ON CONFLICT ({', '.join(conflict_columns)}){where} DO NOTHING "
+        f"RETURNING {', '.join(returning)}"
+    )
+    result = [tuple(row) for row in cursor.fetchall()]
+    cursor.execute(f"DROP TABLE {staging}")
+    return result
+
+
+def _copy(
+    session: Session, table_name: str, columns: list[str], rows: Sequence[dict[str, Any]]
+) -> None:
+    buffer = io.StringIO()
+    # The encoding loop is the hot path: one itemgetter call and one join per row.
+    pick = itemgetter(*columns)
+    encode = _copy_text
+    single = len(columns) == 1
+    for row in rows:
+        values = (pick(row),) if single else pick(row)
+        buffer.write("\t".join([encode(value) for value in values]))
+        buffer.write("\n")
+    buffer.seek(0)
+    _cursor(session).copy_expert(f"COPY {table_name} ({', '.join(columns)}) FROM STDIN", buffer)
+
+
+def _cursor(session: Session) -> Any:
+    # The session's own connection, so the COPY is part of the unit of work's transaction.
+    return session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: Any) -> str:
+    """One value in COPY's text format."""
+    if type(value) is str:  # the common case first: most columns are text
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+            return value.translate(_ESCAPES)
+        return value
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, Enum):
+        value = value.value
+    elif isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError(f"timestamps must be timezone-aware, got {value!r}")
+        return value.isoformat()
+    elif isinstance(value, dict | list):
+        value = json.dumps(value)
+    return str(value).translate(_ESCAPES)

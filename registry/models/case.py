@@ -1,0 +1,107 @@
+"""A takedown case: one normalised URL followed from confirmation to verified removal."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from registry.base import Base, str_enum, utcnow
+from registry.status import CaseStatus, EventKind
+
+if TYPE_CHECKING:
+    from registry.models.report import Report
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        # At most one open case per URL; a closed case's URL may be reported and opened again.
+        Index(
+            "uq_cases_open_url",
+            "url_sha256",
+            unique=True,
+            sqlite_where=text("is_open"),
+            postgresql_where=text("is_open"),
+        ),
+        Index("ix_cases_status_next_check", "status", "next_check_at"),
+        Index("ix_cases_hosting_country", "hosting_country"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    """The normalised URL (the case's key)."""
+    url_sha256: Mapped[str] = mapped_column(String(64))
+    """SHA-256 of ``url``: indexable whatever the URL's length."""
+    display_url: Mapped[str] = mapped_column(Text)
+    """Defanged, Unicode-host form for people."""
+    host: Mapped[str] = mapped_column(String(255), index=True)
+    registrable_domain: Mapped[str | None] = mapped_column(String(255), index=True)
+    status: Mapped[CaseStatus] = mapped_column(str_enum(CaseStatus), default=CaseStatus.NEW)
+    is_open: Mapped[bool] = mapped_column(default=True)
+    escalation_level: Mapped[int] = mapped_column(default=0)
+    needs_analyst: Mapped[bool] = mapped_column(default=False)
+    category: Mapped[str] = mapped_column(String(32))
+    content_sha256: Mapped[str | None] = mapped_column(String(64))
+    """Digest of the confirmed item, when an analyst gave one: what the probe compares with."""
+
+    # Hosting resolution, filled by the trace step.
+    hosting_country: Mapped[str | None] = mapped_column(String(2))
+    hosting_network: Mapped[str | None] = mapped_column(String(255))
+    hosting_asn: Mapped[int | None]
+    registrar_name: Mapped[str | None] = mapped_column(String(255))
+    cdn_name: Mapped[str | None] = mapped_column(String(255))
+    host_organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    registrar_organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    cdn_organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    trace_attempts: Mapped[int] = mapped_column(default=0)
+
+    # The instants the statistics need, kept as columns rather than derived from events.
+    confirmed_at: Mapped[datetime]
+    """The earliest analyst confirmation among the case's reports."""
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    traced_at: Mapped[datetime | None]
+    first_notice_at: Mapped[datetime | None]
+    removal_verified_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    next_check_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    reports: Mapped[list[Report]] = relationship(
+        back_populates="case", order_by="Report.id", lazy="raise_on_sql"
+    )
+    events: Mapped[list[CaseEvent]] = relationship(
+        back_populates="case", order_by="CaseEvent.id", lazy="raise_on_sql"
+    )
+
+    @property
+    def reference(self) -> str:
+        """The reference quoted in every notice and page (``TD-000042``)."""
+        return case_reference(self.id)
+
+
+def case_reference(case_id: int) -> str:
+    """The human reference of a case id."""
+    return f"TD-{case_id:06d}"
+
+
+class CaseEvent(Base):
+    """One thing that happened to a case: who, when, why, and in which flow run."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[EventKind] = mapped_column(str_enum(EventKind))
+    from_status: Mapped[CaseStatus | None] = mapped_column(str_enum(CaseStatus))
+    to_status: Mapped[CaseStatus | None] = mapped_column(str_enum(CaseStatus))
+    actor: Mapped[str] = mapped_column(String(128))
+    """A user name, or ``flow:<name>`` for the engine's own steps."""
+    reason: Mapped[str] = mapped_column(Text, default="")
+    flow_run_id: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, object] | None] = mapped_column(JSON)
+
+    case: Mapped[Case] = relationship(back_populates="events", lazy="raise_on_sql")

@@ -1,0 +1,1 @@
+"""The application shell: settings, command line, logging."""

@@ -1,0 +1,96 @@
+"""Settings of the engine: environment variables with the prefix ``TAKEDOWN_``, or a ``.env`` file.
+
+The names are an external contract (see the design): deployments and the sandbox write them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_CATEGORIES = ("A", "B", "C", "baseline")
+"""The UK grading hotlines use (A, B, C) and INTERPOL's baseline standard."""
+
+CommaList = Annotated[list[str], NoDecode]
+CommaMap = Annotated[dict[str, str], NoDecode]
+
+
+def _split_commas(value: Any) -> Any:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Everything the engine reads from its environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TAKEDOWN_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = Field(
+        default="sqlite:///takedown.db",
+        description="SQLAlchemy URL; a SQLite file in the working directory by default.",
+    )
+    dns_nameservers: CommaList = Field(default_factory=list, description="host[:port], ...")
+    whois_servers: CommaMap = Field(
+        default_factory=dict,
+        description="Overrides: 'bz=host:port' (a TLD's registry), 'ip=host:port' (first IP "
+        "query), 'whois.example.net=host:port' (a named server that referrals may name).",
+    )
+    rdap_bootstrap_dir: Path | None = None
+    smtp_url: SecretStr | None = None
+    outbox_dir: Path = Path("outbox")
+    probe_allowed_networks: CommaList = Field(default_factory=list)
+    directory: Path | None = None
+    signing_key: SecretStr | None = None
+    categories: CommaList = Field(default_factory=lambda: list(DEFAULT_CATEGORIES))
+    default_source: str = Field(
+        default="local", description="Source code given to reports that name none."
+    )
+
+    @field_validator("dns_nameservers", "probe_allowed_networks", "categories", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        return _split_commas(value)
+
+    @field_validator("whois_servers", mode="before")
+    @classmethod
+    def _server_map(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        servers: dict[str, str] = {}
+        for item in _split_commas(value):
+            name, sep, address = item.partition("=")
+            if not sep or not name.strip() or not address.strip():
+                raise ValueError(f"'{item}' is not of the form name=host:port")
+            servers[name.strip().lower()] = address.strip()
+        return servers
+
+    @field_validator("probe_allowed_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"'{item}' is not a network in CIDR notation") from None
+        return value
+
+    @field_validator("categories")
+    @classmethod
+    def _categories(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one report category is needed")
+        return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read once."""
+    return Settings()
