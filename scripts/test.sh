@@ -6,7 +6,13 @@ cd "$(dirname "$0")/.."
 
 # System packages the tests drive as real peers; installed when missing and we may.
 needed=()
-command -v /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || needed+=(postgresql)
+ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || needed+=(postgresql)
+command -v dig >/dev/null || needed+=(dnsutils)
+command -v whois >/dev/null || needed+=(whois)
+command -v curl >/dev/null || needed+=(curl)
+command -v chromium >/dev/null || needed+=(chromium)
+command -v nsd-checkzone >/dev/null || needed+=(nsd)
+command -v swaks >/dev/null || needed+=(swaks)
 if [ "${#needed[@]}" -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${needed[@]}" >/dev/null
 fi

@@ -1,15 +1,21 @@
 """The models of the system of record; importing this module registers them all."""
 
 from registry.models.audit import AuditEntry
+from registry.models.cache import CacheEntry
 from registry.models.case import Case, CaseEvent, case_reference
 from registry.models.check import Check
+from registry.models.domain import AbusiveDomain
 from registry.models.notice import Notice, notice_cases
 from registry.models.organisation import Contact, Organisation, Partner
 from registry.models.report import Report
 from registry.models.resolution import Evidence, Resolution
+from registry.models.user import ApiToken, User
 
 __all__ = [
+    "AbusiveDomain",
+    "ApiToken",
     "AuditEntry",
+    "CacheEntry",
     "Case",
     "CaseEvent",
     "Check",
@@ -20,6 +26,7 @@ __all__ = [
     "Partner",
     "Report",
     "Resolution",
+    "User",
     "case_reference",
     "notice_cases",
 ]

@@ -9,7 +9,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.base import Base, str_enum, utcnow
-from registry.status import CaseStatus, EventKind
+from registry.status import CaseStatus, CheckOutcome, EventKind
 
 if TYPE_CHECKING:
     from registry.models.report import Report
@@ -56,7 +56,17 @@ class Case(Base):
     host_organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     registrar_organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     cdn_organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
-    trace_attempts: Mapped[int] = mapped_column(default=0)
+    trace_attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+
+    # Tracking until removal is verified.
+    notice_round: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    """Incremented each time a new round of notices starts (reappeared, moved)."""
+    last_check_at: Mapped[datetime | None]
+    last_outcome: Mapped[CheckOutcome | None] = mapped_column(str_enum(CheckOutcome))
+    consecutive_removed: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    last_reminder_at: Mapped[datetime | None]
+    analyst_reason: Mapped[str | None] = mapped_column(Text)
+    """Why ``needs_analyst`` was set (changed content, no removal after a long time …)."""
 
     # The instants the statistics need, kept as columns rather than derived from events.
     confirmed_at: Mapped[datetime]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy import Column, ForeignKey, Index, String, Table, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.base import Base, str_enum, utcnow
@@ -32,6 +32,9 @@ class Notice(Base):
     recipient_role: Mapped[str] = mapped_column(String(32))
     partner_code: Mapped[str | None] = mapped_column(String(32), index=True)
     language: Mapped[str] = mapped_column(String(8))
+    round: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    dedupe_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    """Makes each planned notice (a case, a round, a step, a recipient) happen once only."""
     reason: Mapped[str] = mapped_column(Text)
     """Why this notice goes to this recipient: the routing rule, kept as evidence."""
     subject: Mapped[str | None] = mapped_column(Text)
@@ -39,6 +42,7 @@ class Notice(Base):
     rendered: Mapped[str | None] = mapped_column(Text)
     """The RFC 5322 message exactly as delivered."""
     rendered_sha256: Mapped[str | None] = mapped_column(String(64))
+    xarf_json: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     send_after: Mapped[datetime | None]
     claimed_by: Mapped[str | None] = mapped_column(String(64))
