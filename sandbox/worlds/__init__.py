@@ -1,0 +1,1 @@
+"""World files shipped with the sandbox (a package so that packaging includes them)."""
