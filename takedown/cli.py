@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
 import sys
 
 import typer
 
+import takedown.commands
 from takedown.app import app
 
-# Each import registers a command group on the app.
-from takedown.commands import cases, db, intake, sandbox  # noqa: F401
+# Every module in takedown.commands registers its commands on the app when imported.
+for _module in pkgutil.iter_modules(takedown.commands.__path__):
+    importlib.import_module(f"takedown.commands.{_module.name}")
 
 __all__ = ["app", "main"]
 
