@@ -13,6 +13,7 @@ command -v curl >/dev/null || needed+=(curl)
 command -v chromium >/dev/null || needed+=(chromium)
 command -v nsd-checkzone >/dev/null || needed+=(nsd)
 command -v swaks >/dev/null || needed+=(swaks)
+command -v unbound >/dev/null || needed+=(unbound)
 if [ "${#needed[@]}" -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${needed[@]}" >/dev/null
 fi

@@ -54,6 +54,24 @@ class Settings(BaseSettings):
         default="local", description="Source code given to reports that name none."
     )
 
+    # Tracking until removal is verified (hotlines check a few times, minutes apart).
+    removal_confirmations: int = Field(default=3, ge=1, le=20)
+    """Consecutive ``removed`` probe outcomes needed before removal counts as verified."""
+    removal_spacing_seconds: float = Field(default=300.0, ge=0)
+    """Least time between two of those outcomes."""
+    recheck_interval_seconds: float = Field(default=900.0, gt=0)
+    """How often a case whose content is still up is probed again."""
+    probe_timeout_seconds: float = Field(default=15.0, gt=0)
+    probe_max_bytes: int = Field(default=50 * 2**20, gt=0)
+    probe_user_agent: str = "TakedownProbe/0.1 (hotline removal verification)"
+
+    # Web app.
+    session_secret: SecretStr | None = None
+    """Signs session cookies; without it a random one is made per process (sign-ins then
+    do not survive a restart)."""
+    cookie_secure: bool = True
+    """Send session cookies only over HTTPS; turn off only for local testing."""
+
     @field_validator("dns_nameservers", "probe_allowed_networks", "categories", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
