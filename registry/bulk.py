@@ -17,6 +17,7 @@ from itertools import count
 from operator import itemgetter
 from typing import Any
 
+from psycopg2.errors import UniqueViolation
 from sqlalchemy import Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -55,7 +56,13 @@ def insert_ignoring_conflicts(
     if not rows:
         return []
     if _dialect(session) == "postgresql" and len(rows) >= COPY_THRESHOLD:
-        return _copy_upsert(session, table, rows, conflict_columns, conflict_where, returning)
+        # Optimistic: callers have already dropped the rows they know to exist, so a clash
+        # means another writer raced us. Try the direct COPY; only on a clash pay for staging.
+        try:
+            with session.begin_nested():
+                return _copy_direct(session, table, rows, returning)
+        except UniqueViolation:
+            return _copy_upsert(session, table, rows, conflict_columns, conflict_where, returning)
     insert_fn = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
     stmt: Insert = insert_fn(table).on_conflict_do_nothing(
         index_elements=list(conflict_columns), index_where=conflict_where
@@ -66,6 +73,24 @@ def insert_ignoring_conflicts(
 
 def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
+
+
+def _copy_direct(
+    session: Session, table: Table, rows: Sequence[dict[str, Any]], returning: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """COPY the rows straight into ``table``; ids, if asked for, come from its sequence."""
+    if "id" in returning and "id" not in rows[0]:
+        cursor = _cursor(session)
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            (table.name, len(rows)),
+        )
+        rows = [
+            row | {"id": new_id} for row, (new_id,) in zip(rows, cursor.fetchall(), strict=True)
+        ]
+    _copy(session, table.name, list(rows[0]), rows)
+    pick = itemgetter(*returning)
+    return [tuple(pick(row)) if len(returning) > 1 else (pick(row),) for row in rows]
 
 
 def _copy_upsert(
