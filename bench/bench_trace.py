@@ -1,148 +1,191 @@
-"""How much a batch trace saves over tracing URLs one by one.
+"""Tracing speed against a generated sandbox world, next to a naive one-by-one tracer.
 
-10,000 URLs on 1,000 registrable domains hosted by 100 providers, against in-process sources
-that answer after a fixed latency (so the figures measure the planner, the coalescing and the
-caches, not the network). One-by-one is timed on a sample and extrapolated.
+10,000 URLs on 1,000 domains across 100 providers, every DNS, RDAP and WHOIS answer delayed by
+20 ms. The sandbox runs in its own process, so it does not share an event loop with the tracer.
 
-    .venv/bin/python bench/bench_trace.py [--urls 10000] [--latency-ms 20]
+- trace: the engine's resolver (settings as the sandbox prints them), one batch, shared caches.
+- naive: what a script would do without the engine: for one URL after another, dnspython for
+  the address, then port-43 WHOIS for the domain (following the registrar referral) and for
+  the address (following the RIR referral), parsed with python-whois; no cache, no RDAP.
+  It runs on a sample and is extrapolated to all the URLs.
+
+    .venv/bin/python -m bench.bench_trace [--urls 10000] [--latency-ms 20] [--sample 200]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import multiprocessing
+import re
+import socket
 import time
 from collections import Counter
+from multiprocessing.connection import Connection
+from typing import Any
 
-from hosting.cdn import CdnCatalogue
-from hosting.dns import DnsAnswer, DnsStatus
-from hosting.evidence import Evidence
+import dns.resolver
+from whois.parser import WhoisEntry
+
+from hosting.cache import MemoryCache
 from hosting.limits import Limits
-from hosting.rdap import RdapAnswer
 from hosting.resolution import Target
-from hosting.resolver import HostingClients, HostingResolver
-from hosting.whois import WhoisChain
+from hosting.urls import normalise_url
+from registry.trace_sources import TraceSources
+from takedown.settings import Settings
 
 PROVIDERS = 100
 DOMAINS = 1000
+URLS_PER_DOMAIN_IN_GENERATOR = 20
+START_LIMIT = 120.0  # seconds to wait for the sandbox
+WHOIS_TIMEOUT = 10.0
+REFERRAL = re.compile(r"(?im)^\s*(?:registrar whois server|referralserver|whois):\s*(\S+)")
 
 
-def _address(domain_index: int) -> str:
-    provider = domain_index % PROVIDERS
-    return f"10.{provider}.{(domain_index // PROVIDERS) % 250}.{domain_index % 250 + 1}"
+def serve_world(urls: int, latency: float, conn: Connection) -> None:
+    """The sandbox process: serve the generated world until told to stop."""
+    from sandbox.generate import generate_world_dict
+    from sandbox.testing import running_sandbox
+    from sandbox.world import FaultPlan
+    from sandbox.world_load import world_from_dict
+
+    # The generator puts 20 URLs on a domain; ask for twice the URLs to get 1,000 domains,
+    # then keep the first `urls` (URL u lies on domain u mod 1,000, so every domain has some).
+    spec = generate_world_dict(7, PROVIDERS, DOMAINS * URLS_PER_DOMAIN_IN_GENERATOR)
+    spec["urls"] = spec["urls"][:urls]
+    world = world_from_dict(spec, where="bench")
+    slow = FaultPlan(delay=latency)
+    with running_sandbox(world, faults={"dns": slow, "rdap": slow, "whois": slow}) as handle:
+        conn.send((handle.env, handle.urls))
+        conn.recv()  # the stop signal
 
 
-class World:
-    """Answers every source with fixed latency and counts the questions."""
+def engine_settings(env: dict[str, str]) -> Settings:
+    values: dict[str, Any] = {
+        k.removeprefix("TAKEDOWN_").lower(): v
+        for k, v in env.items()
+        if not k.startswith("TAKEDOWN_SANDBOX_")
+    }
+    return Settings.model_validate(values)
 
-    def __init__(self, latency: float) -> None:
-        self.latency = latency
+
+async def trace_all(
+    env: dict[str, str], urls: list[str], concurrency: int
+) -> tuple[float, int, int]:
+    """Seconds to trace every URL in one batch, hosting networks found, queries sent."""
+    sources = TraceSources.from_settings(
+        engine_settings(env), limits=Limits(batch_concurrency=concurrency)
+    )
+    targets = []
+    for raw in urls:
+        url = normalise_url(raw)
+        targets.append(Target(url.url, url.host, url.registrable_domain))
+    started = time.perf_counter()
+    async with sources.open(MemoryCache()) as resolver:
+        results = await resolver.resolve(targets)
+        queries = resolver.queries
+    elapsed = time.perf_counter() - started
+    return elapsed, sum(1 for r in results if r.network is not None), queries
+
+
+class NaiveTracer:
+    """One URL after another, every question asked again, as a plain script would."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        host, _, port = env["TAKEDOWN_DNS_NAMESERVERS"].partition(":")
+        self.dns = dns.resolver.Resolver(configure=False)
+        self.dns.nameservers = [host]
+        self.dns.port = int(port)
+        self.dns.lifetime = 5.0
+        self.servers: dict[str, tuple[str, int]] = {}
+        for item in env["TAKEDOWN_WHOIS_SERVERS"].split(","):
+            name, _, where = item.partition("=")
+            address, _, number = where.rpartition(":")
+            self.servers[name] = (address, int(number))
         self.asked: Counter[str] = Counter()
 
-    async def resolve_host(self, host: str) -> DnsAnswer:
-        self.asked["dns"] += 1
-        await asyncio.sleep(self.latency / 4)
-        index = int(host.split(".")[1].removeprefix("dom"))
-        return DnsAnswer(host, DnsStatus.OK, [_address(index)])
+    def whois(self, server: tuple[str, int], query: str) -> str:
+        self.asked["whois"] += 1
+        with socket.create_connection(server, timeout=WHOIS_TIMEOUT) as sock:
+            sock.sendall(query.encode() + b"\r\n")
+            chunks = []
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+        return b"".join(chunks).decode("utf-8", "replace")
 
-    def _answer(self, query: str, body: dict[str, object]) -> RdapAnswer:
-        raw = json.dumps(body).encode()
-        return RdapAnswer(
-            query, "rdap.bench", body, Evidence.capture("rdap", "rdap.bench", query, raw)
-        )
+    def follow(self, first: tuple[str, int], query: str) -> str:
+        text = self.whois(first, query)
+        referral = REFERRAL.search(text)
+        if referral:
+            name = referral.group(1).removeprefix("whois://").split(":")[0].lower()
+            if name in self.servers:
+                text = self.whois(self.servers[name], query)
+        return text
 
-    async def domain(self, name: str) -> RdapAnswer:
-        self.asked["rdap-domain"] += 1
-        await asyncio.sleep(self.latency)
-        registrar = int(name.split(".")[0].removeprefix("dom")) % 20
-        vcard = ["vcard", [["email", {}, "text", f"abuse@registrar{registrar}.example"]]]
-        body = {
-            "objectClassName": "domain",
-            "entities": [
-                {
-                    "roles": ["registrar"],
-                    "vcardArray": ["vcard", [["fn", {}, "text", f"Registrar {registrar}"]]],
-                    "entities": [{"roles": ["abuse"], "vcardArray": vcard}],
-                }
-            ],
-        }
-        return self._answer(f"domain/{name}", body)
-
-    async def ip(self, address: str) -> RdapAnswer:
-        self.asked["rdap-ip"] += 1
-        await asyncio.sleep(self.latency)
-        provider = address.split(".")[1]
-        vcard = ["vcard", [["email", {}, "text", f"abuse@provider{provider}.example"]]]
-        body = {
-            "objectClassName": "ip network",
-            "name": f"PROVIDER-{provider}",
-            "country": "BZ",
-            "cidr0_cidrs": [{"v4prefix": f"10.{provider}.0.0", "length": 16}],
-            "entities": [{"roles": ["abuse"], "vcardArray": vcard}],
-        }
-        return self._answer(f"ip/{address}", body)
-
-    async def lookup_domain(self, domain: str) -> WhoisChain:
-        raise AssertionError("RDAP answers fully; WHOIS is never needed here")
-
-    async def lookup_ip(self, address: str) -> WhoisChain:
-        raise AssertionError("RDAP answers fully; WHOIS is never needed here")
-
-
-def targets(count: int) -> list[Target]:
-    found = []
-    for n in range(count):
-        domain = n % DOMAINS
-        host = f"{['www', 'cdn'][n % 2]}.dom{domain}.bz"
-        found.append(Target(f"http://{host}/item/{n}", host, f"dom{domain}.bz"))
-    return found
-
-
-def resolver_for(world: World) -> HostingResolver:
-    clients = HostingClients(dns=world, rdap=world, whois=world)
-    return HostingResolver(clients, cdn=CdnCatalogue.load(), limits=Limits(batch_concurrency=200))
-
-
-async def batch(count: int, latency: float) -> tuple[float, Counter[str]]:
-    world = World(latency)
-    started = time.perf_counter()
-    results = await resolver_for(world).resolve(targets(count))
-    elapsed = time.perf_counter() - started
-    assert all(r.network and r.registrar for r in results)
-    return elapsed, world.asked
-
-
-async def one_by_one(sample: int, latency: float) -> tuple[float, Counter[str]]:
-    world = World(latency)
-    started = time.perf_counter()
-    for target in targets(sample):
-        await resolver_for(world).resolve_one(target)
-    return time.perf_counter() - started, world.asked
+    def trace(self, raw: str) -> bool:
+        """Trace one URL; True when an abuse address for the host was found."""
+        url = normalise_url(raw)
+        domain = url.registrable_domain or url.host
+        registry = self.servers[domain.rsplit(".", 1)[-1]]
+        WhoisEntry.load(domain, self.follow(registry, domain))
+        try:
+            self.asked["dns"] += 1
+            address = str(self.dns.resolve(url.host, "A")[0])
+        except dns.exception.DNSException:
+            return False
+        return "@" in self.follow(self.servers["ip"], address)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--urls", type=int, default=10_000)
     parser.add_argument("--latency-ms", type=float, default=20.0)
-    parser.add_argument("--sample", type=int, default=100)
+    parser.add_argument("--sample", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=256)
     args = parser.parse_args()
     latency = args.latency_ms / 1000
-    elapsed, asked = asyncio.run(batch(args.urls, latency))
-    print(
-        f"batch: {args.urls} URLs, {DOMAINS} domains, {PROVIDERS} providers, "
-        f"source latency {args.latency_ms:.0f} ms"
-    )
-    print(f"  wall time {elapsed:.2f} s ({args.urls / elapsed:,.0f} URLs/s)")
-    print(f"  queries: {dict(asked)} (total {sum(asked.values())})")
-    single, single_asked = asyncio.run(one_by_one(args.sample, latency))
-    estimate = single / args.sample * args.urls
-    print(f"one by one (no sharing), {args.sample}-URL sample: {single:.2f} s")
-    print(
-        f"  extrapolated to {args.urls} URLs: {estimate:,.0f} s, "
-        f"{sum(single_asked.values()) / args.sample * args.urls:,.0f} queries"
-    )
-    print(f"  batch speed-up: {estimate / elapsed:,.0f}x")
+
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe()
+    process = context.Process(target=serve_world, args=(args.urls, latency, theirs), daemon=True)
+    started = time.perf_counter()
+    process.start()
+    try:
+        if not ours.poll(START_LIMIT):
+            raise SystemExit("the sandbox did not start in time")
+        env, urls = ours.recv()
+        print(
+            f"sandbox: {len(urls)} URLs, {DOMAINS} domains, {PROVIDERS} providers, "
+            f"{args.latency_ms:.0f} ms per DNS/RDAP/WHOIS answer, own process "
+            f"(started in {time.perf_counter() - started:.1f} s)"
+        )
+        elapsed, found, queries = asyncio.run(trace_all(env, urls, args.concurrency))
+        print(
+            f"trace (engine, one batch, {args.concurrency} URLs at once): {elapsed:.2f} s, "
+            f"{len(urls) / elapsed:,.0f} URLs/s, hosting network found for {found}, "
+            f"{queries} questions sent"
+        )
+        naive = NaiveTracer(env)
+        sample = urls[:: max(1, len(urls) // args.sample)][: args.sample]
+        begun = time.perf_counter()
+        found_naive = sum(naive.trace(url) for url in sample)
+        spent = time.perf_counter() - begun
+        estimate = spent / len(sample) * len(urls)
+        print(
+            f"naive (one by one, no cache): {len(sample)}-URL sample took {spent:.2f} s "
+            f"({len(sample) / spent:,.1f} URLs/s, abuse address for {found_naive}, "
+            f"{dict(naive.asked)} questions); extrapolated to {len(urls)} URLs: {estimate:,.0f} s"
+        )
+        print(
+            f"speed-up: {estimate / elapsed:,.0f}x the naive throughput "
+            f"(target: at least 20x, and under 30 s for {len(urls)} URLs: "
+            f"{'met' if estimate / elapsed >= 20 and elapsed < 30 else 'NOT met'})"
+        )
+    finally:
+        ours.send("stop")
+        process.join(30)
+        if process.is_alive():
+            process.terminate()
 
 
 if __name__ == "__main__":

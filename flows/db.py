@@ -11,9 +11,14 @@ from registry.db import make_engine
 from takedown.settings import get_settings
 
 
-@lru_cache(maxsize=4)
 def engine_for(url: str | None = None) -> Engine:
     """The engine for ``url`` (default: the settings'), checked to be at the current schema."""
-    engine = make_engine(url or get_settings().database_url)
+    # Keyed by the resolved URL: a changed TAKEDOWN_DATABASE_URL must not get a stale engine.
+    return _engine(url or get_settings().database_url)
+
+
+@lru_cache(maxsize=8)
+def _engine(url: str) -> Engine:
+    engine = make_engine(url)
     migrate.ensure_current(engine)
     return engine

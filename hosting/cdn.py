@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -20,6 +21,8 @@ from hosting.contacts import AbuseContact, Confidence, InvalidAddress, normalise
 from hosting.records import IPNetwork
 
 CATALOGUE_SOURCE = "cdn-catalogue"
+NAMED_CDN = re.compile(r"\bCDN\b", re.IGNORECASE)
+"""A network whose owner calls itself a CDN is one, even when the catalogue does not list it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,9 +34,14 @@ class CdnProvider:
     owner_patterns: tuple[str, ...]
     cname_suffixes: tuple[str, ...]
     ranges: tuple[IPNetwork, ...]
+    registry_contacts: tuple[AbuseContact, ...] = ()
+    """For a provider known only by its network's name: the abuse desks its registry record
+    gives, used instead of catalogue addresses."""
 
     def contacts(self) -> list[AbuseContact]:
         """The provider's published abuse desks as ranked contacts."""
+        if self.registry_contacts:
+            return list(self.registry_contacts)
         return [
             AbuseContact(e, CATALOGUE_SOURCE, Confidence.CATALOGUE, f"{self.name} abuse desk")
             for e in self.abuse_emails
@@ -71,6 +79,16 @@ def _provider(data: dict[str, Any]) -> CdnProvider:
         cname_suffixes=tuple(str(s).lower().strip(".") for s in data.get("cname_suffixes", [])),
         ranges=tuple(ipaddress.ip_network(str(r), strict=False) for r in data.get("ranges", [])),
     )
+
+
+def named_cdn(owner_names: Sequence[str], contacts: Sequence[AbuseContact]) -> CdnMatch | None:
+    """A CDN the catalogue does not know, recognised by a network owner name with the word
+    ``CDN`` in it; its abuse desks are the network's own ``contacts``."""
+    for owner in owner_names:
+        if NAMED_CDN.search(owner):
+            provider = CdnProvider(owner, (), (), (), (), registry_contacts=tuple(contacts))
+            return CdnMatch(provider, "network owner name says CDN")
+    return None
 
 
 class CdnCatalogue:

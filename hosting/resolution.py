@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from hosting.cdn import CdnCatalogue
+from hosting.cdn import CdnCatalogue, named_cdn
 from hosting.contacts import email_domain, guessed_contact, rank_contacts
 from hosting.dns import DnsAnswer, DnsStatus
 from hosting.evidence import Evidence
@@ -156,6 +156,10 @@ class HostResolution:
         )
         owners = [n for n in (network.name, network.organisation) if n] if network else []
         match = cdn.match(self.ips, self.cname_chain, owners) if cdn else None
+        if match is None and cdn is not None and network is not None:
+            # Organisation first: it names the company, the network name is a handle.
+            named = [n for n in (network.organisation, network.name) if n]
+            match = named_cdn(named, network.abuse_contacts)
         seen: set[tuple[str, str, str]] = set()
         evidence = []
         for item in self.evidence:

@@ -169,6 +169,10 @@ def ip_network_object(allocation: Allocation, rir: Rir, base: str) -> JSON:
         "links": [_link(base, "ip", str(net))],
         "notices": [TERMS],
     }
+    if rir.style == "arin":
+        # ARIN's RDAP names the origin AS of a network (its "arin_originas0" extension).
+        obj["rdapConformance"] = [*CONFORMANCE, "arin_originas0"]
+        obj["arin_originas0_originautnums"] = [allocation.holder.asn]
     if remarks:
         obj["remarks"] = remarks
     return obj

@@ -1,0 +1,101 @@
+"""The trace flow: every case waiting for a trace, in batches. Thin: the work is in registry.
+
+Each task claims and traces one batch (claim committed first, results in a second
+transaction), so several workers running this flow against one PostgreSQL share the work.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from flows.db import engine_for
+from registry.trace_run import DEFAULT_BATCH, trace_batch
+from registry.trace_sources import TraceSources
+from takedown.settings import get_settings
+
+ACTOR = "flow:trace"
+
+
+@task(name="trace-batch", cache_policy=NO_CACHE)
+def trace_cases_batch(
+    size: int, database_url: str | None = None, case_ids: list[int] | None = None
+) -> dict[str, Any]:
+    """Claim up to ``size`` due cases, trace and record them; return the batch summary."""
+    settings = get_settings()
+    summary = trace_batch(
+        # The URL itself, never None, as the key of the per-process engine.
+        engine_for(database_url or settings.database_url),
+        TraceSources.from_settings(settings),
+        size=size,
+        actor=ACTOR,
+        flow_run_id=str(flow_run.get_id() or "") or None,
+        case_ids=case_ids,
+    )
+    return summary.to_json()
+
+
+def add_up(batches: list[dict[str, Any]]) -> dict[str, Any]:
+    """One summary for the whole run."""
+    total: dict[str, Any] = {"batches": len(batches), "claimed": 0, "traced": 0, "failed": 0}
+    total.update({"skipped": 0, "queries": 0})
+    countries: Counter[str] = Counter()
+    for batch in batches:
+        for key in ("claimed", "traced", "failed", "skipped", "queries"):
+            total[key] += int(batch[key])
+        countries.update(batch["countries"])
+    total["countries"] = dict(sorted(countries.items()))
+    return total
+
+
+def summary_markdown(total: dict[str, Any]) -> str:
+    """The run's artifact: counts, then traced cases per hosting country."""
+    lines = [
+        "| batches | claimed | traced | failed | skipped |",
+        "|---:|---:|---:|---:|---:|",
+        f"| {total['batches']} | {total['claimed']} | {total['traced']} | {total['failed']} "
+        f"| {total['skipped']} |",
+    ]
+    if total["countries"]:
+        lines += ["", "| hosting country | traced cases |", "|---|---:|"]
+        lines += [f"| {country} | {n} |" for country, n in total["countries"].items()]
+    return "\n".join(lines)
+
+
+@flow(name="trace", log_prints=False)
+def trace_flow(
+    limit: int | None = None,
+    batch_size: int = DEFAULT_BATCH,
+    database_url: str | None = None,
+    case_ids: list[int] | None = None,
+) -> dict[str, Any]:
+    """Trace every case waiting for it (at most ``limit``; only ``case_ids`` when given)."""
+    logger = get_run_logger()
+    batches: list[dict[str, Any]] = []
+    claimed = 0
+    while limit is None or claimed < limit:
+        size = batch_size if limit is None else min(batch_size, limit - claimed)
+        batch = trace_cases_batch(size, database_url, case_ids)
+        if not batch["claimed"]:
+            break
+        batches.append(batch)
+        claimed += int(batch["claimed"])
+        logger.info(
+            "batch %d: %d claimed, %d traced, %d failed",
+            len(batches),
+            batch["claimed"],
+            batch["traced"],
+            batch["failed"],
+        )
+    total = add_up(batches)
+    create_markdown_artifact(summary_markdown(total), key="trace-summary", description="Trace")
+    return total
+
+
+trace = trace_flow
+"""The same flow under its Prefect name (the web app starts it as ``flows.trace.trace``)."""
