@@ -69,7 +69,7 @@ def make_cases(count: int, seed: int) -> list[CaseFacts]:
 
 
 def host_notices(cases: list[CaseFacts], directory: Directory) -> list[PlannedNotice]:
-    notices = []
+    notices: list[PlannedNotice] = []
     for case in cases:
         plan = plan_notices(case, directory, Circumstance.FIRST_ROUND)
         notices.extend(n for n in plan.notices if n.role == "host")

@@ -19,7 +19,6 @@ from registry.status import CaseStatus, EventKind
 # The instant columns that the statistics read, stamped on the first entry into a status.
 _FIRST_ENTERED = {
     CaseStatus.TRACED: "traced_at",
-    CaseStatus.NOTIFIED: "first_notice_at",
     CaseStatus.REMOVED: "removal_verified_at",
     CaseStatus.CLOSED: "closed_at",
     CaseStatus.WITHDRAWN: "closed_at",

@@ -22,7 +22,8 @@ _TRANSITIONS: MappingProxyType[S, frozenset[S]] = MappingProxyType(
         S.NOTIFIED: frozenset({S.REMOVED, S.MOVED, S.WITHDRAWN}),
         S.MOVED: frozenset({S.TRACING, S.NOTIFIED, S.REMOVED, S.WITHDRAWN}),
         S.REMOVED: frozenset({S.REAPPEARED, S.CLOSED}),
-        S.REAPPEARED: frozenset({S.NOTIFIED, S.REMOVED, S.MOVED, S.WITHDRAWN}),
+        # Reappeared in our own country: the police clear the new round first.
+        S.REAPPEARED: frozenset({S.HELD, S.NOTIFIED, S.REMOVED, S.MOVED, S.WITHDRAWN}),
         S.CLOSED: frozenset(),
         S.WITHDRAWN: frozenset(),
     }

@@ -1,0 +1,103 @@
+"""The analyst's main job, ``takedown run``: intake → trace → notify → deliver in one flow.
+
+Its parameter is either the path of a file of confirmed reports or the reports themselves (a
+list of objects in the intake format), which is how a deployment passes them. Each step is the
+flow of its own module, run as a subflow, so the run shows the same tasks and summaries as the
+steps run alone; the run ends with one markdown artifact summing them up.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from flows.db import engine_for
+from flows.deliver import deliver_flow
+from flows.notify import directory_path, notify_flow
+from flows.trace import trace_flow
+from registry.db import unit_of_work
+from registry.intake.service import ingest_file
+from takedown.settings import get_settings
+
+Reports = str | list[dict[str, Any]]
+
+
+@task(name="ingest-reports", cache_policy=NO_CACHE)
+def ingest(reports: Reports, database_url: str | None = None) -> dict[str, Any]:
+    """Open cases from a file path or from report objects; return the intake summary."""
+    settings = get_settings()
+    if isinstance(reports, str):
+        data, name = Path(reports).read_bytes(), Path(reports).name
+    else:
+        data, name = json.dumps(reports).encode("utf-8"), "reports.json"
+    with unit_of_work(engine_for(database_url or get_settings().database_url)) as session:
+        result = ingest_file(
+            session,
+            data,
+            name,
+            categories=settings.categories,
+            default_source=settings.default_source,
+            actor="flow:takedown",
+            flow_run_id=str(flow_run.get_id() or "") or None,
+        )
+    summary = result.to_json()
+    summary["case_ids"] = result.case_ids
+    return summary
+
+
+def _kinds(counts: dict[str, int]) -> str:
+    return ", ".join(f"{kind} {n}" for kind, n in counts.items()) or "none"
+
+
+def run_markdown(run: dict[str, Any]) -> str:
+    """The run's artifact: what each step did, then notices by kind."""
+    intake, traced = run["intake"], run["trace"]
+    notified, delivered = run["notify"], run["deliver"]
+    lines = [
+        "| step | result |",
+        "|---|---|",
+        f"| intake | {intake['received']} reports: {intake['cases_opened']} cases opened, "
+        f"{intake['reports_attached']} attached, {intake['duplicates']} duplicates, "
+        f"{len(intake['rejected'])} rejected |",
+        f"| trace | {traced['traced']} traced, {traced['failed']} failed |",
+        f"| notify | {notified['cases']} cases: {notified['notified']} notified, "
+        f"{notified['held']} held for the police, {notified['needs_analyst']} need an analyst; "
+        f"{notified['notices']} notices queued ({notified['notices_held']} held) |",
+        f"| deliver | {delivered['sent']} sent, {delivered['retrying']} waiting to retry, "
+        f"{delivered['failed']} failed |",
+        "",
+        "| notice kind | queued | sent |",
+        "|---|---:|---:|",
+    ]
+    kinds = sorted(set(notified["by_kind"]) | set(delivered["sent_by_kind"]))
+    for kind in kinds:
+        queued = notified["by_kind"].get(kind, 0)
+        sent = delivered["sent_by_kind"].get(kind, 0)
+        lines.append(f"| {kind} | {queued} | {sent} |")
+    if intake["rejected"]:
+        lines += ["", "| line | report | reason |", "|---:|---|---|"]
+        lines += [
+            f"| {r['line']} | {r['report_id']} | {r['error']} |" for r in intake["rejected"][:200]
+        ]
+    return "\n".join(lines)
+
+
+@flow(name="takedown", log_prints=False)
+def takedown_flow(reports: Reports, database_url: str | None = None) -> dict[str, Any]:
+    """Open cases from ``reports``, trace every case due, queue and deliver its notices."""
+    directory_path()  # without a directory nothing can be notified: refuse before intake
+    # Named once, so every step works on the same database whatever its engine cache holds.
+    url = database_url or get_settings().database_url
+    intake = ingest(reports, url)
+    traced = trace_flow(database_url=url)
+    notified = notify_flow(database_url=url)
+    delivered = deliver_flow(database_url=url)
+    run = {"intake": intake, "trace": traced, "notify": notified, "deliver": delivered}
+    create_markdown_artifact(run_markdown(run), key="takedown-run", description="Takedown run")
+    return run
