@@ -28,6 +28,9 @@ class Case(Base):
         ),
         Index("ix_cases_status_next_check", "status", "next_check_at"),
         Index("ix_cases_hosting_country", "hosting_country"),
+        # The case list pages by id within a status, and filters by age.
+        Index("ix_cases_status_id", "status", "id"),
+        Index("ix_cases_opened_at", "opened_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,0 +1,323 @@
+"""The audit log: who signed in, downloaded records, changed a case or overrode a contact.
+
+Every entry carries the hash of the entry before it, so an entry edited, deleted or moved
+afterwards breaks the chain at a place :func:`verify_chain` can name. The hash covers the
+canonical JSON of the entry's fields (sorted keys, no whitespace, UTC timestamps in ISO 8601),
+so it is the same whichever backend stored the row.
+
+Appends are serialised: two writers must never both chain onto the same predecessor. On
+PostgreSQL a transaction-scoped advisory lock does it; on SQLite the database's single write
+lock does, taken before the predecessor is read. The entry commits with the caller's unit of
+work, so a state change and its audit entry are stored together or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Engine, select, text
+from sqlalchemy.orm import Session
+
+from registry.base import utcnow
+from registry.db import unit_of_work
+from registry.models import AuditEntry
+
+GENESIS_HASH = "0" * 64
+"""What the first entry chains onto."""
+
+ADVISORY_LOCK_KEY = 0x7A6B_0A0D
+"""The PostgreSQL advisory lock that serialises appends (an arbitrary, fixed number)."""
+
+MAX_SUBJECT = 255
+MAX_ACTOR = 128
+
+
+class AuditAction(StrEnum):
+    """What an entry records."""
+
+    SIGN_IN = "sign_in"
+    SIGN_IN_FAILED = "sign_in_failed"
+    SIGN_OUT = "sign_out"
+    DOWNLOAD = "download"
+    EXPORT = "export"
+    STATE_CHANGE = "state_change"
+    CASES_OPENED = "cases_opened"
+    OVERRIDE = "override"
+    USER_CREATED = "user_created"
+    TOKEN_ISSUED = "token_issued"  # noqa: S105 (an action name, not a secret)
+
+
+def entry_hash(
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    subject: str,
+    detail: dict[str, Any],
+    prev_hash: str,
+) -> str:
+    """The SHA-256 (hex) of an entry's canonical JSON; what the chain is made of."""
+    canonical = json.dumps(
+        {
+            "at": _utc_iso(at),
+            "actor": actor,
+            "action": action,
+            "subject": subject,
+            "detail": detail,
+            "prev_hash": prev_hash,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def record(
+    session: Session,
+    *,
+    actor: str,
+    action: AuditAction | str,
+    subject: str,
+    detail: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> AuditEntry:
+    """Append one entry chained to the newest one; flush, leaving the commit to the caller.
+
+    The caller's transaction holds the append lock until it commits, so keep it short.
+    ``detail`` must be JSON-serialisable plain data (strings, numbers, booleans, lists, dicts).
+    """
+    _lock_appends(session)
+    now = now or utcnow()
+    # Round-tripped through JSON now, so the hash covers what the database will give back.
+    clean_detail = json.loads(json.dumps(detail or {}, ensure_ascii=False))
+    prev = session.scalar(select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1))
+    prev_hash = prev or GENESIS_HASH
+    fields = {
+        "at": now,
+        "actor": actor[:MAX_ACTOR],
+        "action": str(action),
+        "subject": subject[:MAX_SUBJECT],
+        "detail": clean_detail,
+        "prev_hash": prev_hash,
+    }
+    entry = AuditEntry(**fields, entry_hash=entry_hash(**fields))
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+@dataclass(slots=True)
+class _Pending:
+    fields: dict[str, Any]
+    done: threading.Event
+    error: BaseException | None = None
+
+
+class _GroupCommit:
+    """Appends from many threads written together: whoever gets the lock writes everyone's.
+
+    Under load each request would otherwise hold the append lock for a transaction of its
+    own, and the requests queue behind each other; a group commit writes the entries waiting
+    at that moment in one transaction, in arrival order, and wakes their threads.
+    """
+
+    def __init__(self) -> None:
+        self._waiting: dict[int, list[_Pending]] = {}
+        self._waiting_lock = threading.Lock()
+        self._commit_lock = threading.Lock()
+
+    def append(self, engine: Engine, fields: dict[str, Any]) -> None:
+        mine = _Pending(fields, threading.Event())
+        with self._waiting_lock:
+            self._waiting.setdefault(id(engine), []).append(mine)
+        with self._commit_lock:
+            if not mine.done.is_set():
+                with self._waiting_lock:
+                    batch = self._waiting.pop(id(engine), [])
+                self._write(engine, batch)
+        if mine.error is not None:
+            raise mine.error
+
+    @staticmethod
+    def _write(engine: Engine, batch: list[_Pending]) -> None:
+        try:
+            with unit_of_work(engine) as session:
+                for pending in batch:
+                    record(session, **pending.fields)
+        except BaseException as exc:
+            for pending in batch:
+                pending.error = exc
+            raise
+        finally:
+            for pending in batch:
+                pending.done.set()
+
+
+_group_commit = _GroupCommit()
+
+
+def append(
+    engine: Engine,
+    *,
+    actor: str,
+    action: AuditAction | str,
+    subject: str,
+    detail: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Append one entry in a short transaction of its own; committed when this returns.
+
+    For records of reads (sign-ins, downloads) that change nothing else. Concurrent calls in
+    one process are committed together (see :class:`_GroupCommit`); raises if the write failed.
+    """
+    fields = {"actor": actor, "action": action, "subject": subject, "detail": detail, "now": now}
+    _group_commit.append(engine, fields)
+
+
+def _lock_appends(session: Session) -> None:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+    elif dialect == "sqlite":
+        # A write statement takes SQLite's write lock (waiting up to busy_timeout), so the
+        # newest entry read next cannot change under us. It matches no row on purpose.
+        session.execute(text("UPDATE audit_log SET id = id WHERE 0"))
+
+
+@dataclass(frozen=True, slots=True)
+class ChainBreak:
+    """Where and how the chain is broken."""
+
+    entry_id: int
+    problem: str
+
+    def __str__(self) -> str:
+        return f"entry {self.entry_id}: {self.problem}"
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    """The outcome of :func:`verify_chain`."""
+
+    entries: int
+    last_hash: str
+    breaks: tuple[ChainBreak, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.breaks
+
+
+def verify_chain(session: Session, *, batch: int = 2000) -> ChainReport:
+    """Re-hash every entry in order and check each chains onto the one before it.
+
+    A break names the entry where the chain stops being consistent and says what that most
+    likely means: the entry was edited (its fields no longer give its hash), an entry before
+    it was deleted (it chains onto a hash no entry has), or entries were reordered (it chains
+    onto an entry stored elsewhere). Deleting the newest entries leaves no trace in the chain
+    itself; compare the count and last hash with a copy kept elsewhere for that.
+    """
+    hashes_to_ids = dict(
+        session.execute(select(AuditEntry.entry_hash, AuditEntry.id)).tuples().all()
+    )
+    breaks: list[ChainBreak] = []
+    expected_prev = GENESIS_HASH
+    previous_id: int | None = None
+    count = 0
+    for entry in _entries(session, batch):
+        count += 1
+        recomputed = entry_hash(
+            at=entry.at,
+            actor=entry.actor,
+            action=entry.action,
+            subject=entry.subject,
+            detail=entry.detail,
+            prev_hash=entry.prev_hash,
+        )
+        if recomputed != entry.entry_hash:
+            breaks.append(ChainBreak(entry.id, "edited: its fields no longer match its hash"))
+        elif entry.prev_hash != expected_prev:
+            breaks.append(ChainBreak(entry.id, _link_problem(entry, previous_id, hashes_to_ids)))
+        expected_prev = entry.entry_hash
+        previous_id = entry.id
+    return ChainReport(count, expected_prev, tuple(breaks))
+
+
+def _link_problem(entry: _Row, previous_id: int | None, hashes: dict[str, int]) -> str:
+    after = f"entry {previous_id}" if previous_id is not None else "the start of the log"
+    if entry.prev_hash == GENESIS_HASH:
+        return f"reordered: it is the first entry of the chain but is stored after {after}"
+    if entry.prev_hash in hashes:
+        return (
+            f"reordered: it chains onto entry {hashes[entry.prev_hash]} but is stored after {after}"
+        )
+    return f"an entry before it was deleted (or rewritten): it no longer follows {after}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    detail: dict[str, Any]
+    prev_hash: str
+    entry_hash: str
+
+
+def _entries(session: Session, batch: int) -> Iterator[_Row]:
+    """Every entry in id order, read in batches as plain rows (nothing kept in the session)."""
+    columns = (
+        AuditEntry.id,
+        AuditEntry.at,
+        AuditEntry.actor,
+        AuditEntry.action,
+        AuditEntry.subject,
+        AuditEntry.detail,
+        AuditEntry.prev_hash,
+        AuditEntry.entry_hash,
+    )
+    last_id = 0
+    while True:
+        rows = session.execute(
+            select(*columns).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(batch)
+        ).all()
+        if not rows:
+            return
+        for row in rows:
+            yield _Row(
+                row.id,
+                row.at,
+                row.actor,
+                row.action,
+                row.subject,
+                dict(row.detail or {}),
+                row.prev_hash,
+                row.entry_hash,
+            )
+        last_id = rows[-1].id
+
+
+def recent_entries(
+    session: Session, *, before_id: int | None = None, limit: int = 100
+) -> list[AuditEntry]:
+    """The newest entries first, keyset-paged by id."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if before_id is not None:
+        query = query.where(AuditEntry.id < before_id)
+    return list(session.scalars(query))
+
+
+def _utc_iso(at: datetime) -> str:
+    if at.tzinfo is None:
+        raise ValueError("audit timestamps must be timezone-aware")
+    return at.astimezone(UTC).isoformat(timespec="microseconds")

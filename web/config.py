@@ -1,0 +1,49 @@
+"""What the web app is configured with, read once from the settings."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from takedown.settings import Settings
+from web.jobs import TakedownStarter
+from web.ratelimit import SignInLimits, SignInThrottle
+
+
+@dataclass(frozen=True, slots=True)
+class WebConfig:
+    session_secret: str
+    cookie_secure: bool
+    signing_key: str | None
+    categories: tuple[str, ...]
+    default_source: str
+    session_max_age_seconds: int = 8 * 3600
+    """A working day; the signed cookie is refused after that and the user signs in again."""
+    max_upload_bytes: int = 20 * 2**20
+    max_pasted_urls: int = 2000
+    page_size: int = 50
+    sign_in_limits: SignInLimits = field(default_factory=SignInLimits)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WebConfig:
+        secret = settings.session_secret
+        return cls(
+            # Without a configured secret, sign-ins last as long as this process.
+            session_secret=secret.get_secret_value() if secret else secrets.token_urlsafe(32),
+            cookie_secure=settings.cookie_secure,
+            signing_key=settings.signing_key.get_secret_value() if settings.signing_key else None,
+            categories=tuple(settings.categories),
+            default_source=settings.default_source,
+        )
+
+
+@dataclass(slots=True)
+class WebState:
+    """Everything a request handler needs, kept on ``app.state.web``."""
+
+    engine: Engine
+    config: WebConfig
+    throttle: SignInThrottle
+    start_takedown: TakedownStarter

@@ -1,0 +1,126 @@
+"""Who is asking (session cookie or bearer token), what their role lets them do, and CSRF.
+
+Pages authenticate with the signed session cookie; machines with ``Authorization: Bearer``.
+A request carrying a bearer header is judged by the token alone, never by a cookie next to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+from starlette.datastructures import FormData
+
+from registry.db import session_factory
+from registry.models import User
+from registry.users import Principal, Role, principal, user_for_token
+from web.config import WebState
+from web.queries import Forbidden
+from web.security import CSRF_FIELD, csrf_valid
+
+SESSION_USER = "uid"
+CaseId = Annotated[int, Path(ge=1, le=2**62, description="The case's number")]
+MAX_FORM_PART_BYTES = 8 * 2**20
+
+
+class SignInRequired(Exception):
+    """No valid session or token came with the request."""
+
+
+class CsrfRejected(Exception):
+    """A form came without this session's CSRF token."""
+
+
+# Dependencies that do no I/O are ``async``: FastAPI then runs them on the event loop instead
+# of sending each to a worker thread, which under load costs more than the work itself.
+
+
+async def web_state(request: Request) -> WebState:
+    state = request.app.state.web
+    assert isinstance(state, WebState)
+    return state
+
+
+StateDep = Annotated[WebState, Depends(web_state)]
+_bearer = HTTPBearer(
+    auto_error=False, description="An API token made with 'takedown users add --token'."
+)
+
+
+def optional_user(
+    request: Request,
+    state: StateDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal | None:
+    """The enabled user behind the request's token or session, or None."""
+    if credentials is not None:
+        with session_factory(state.engine)() as session:
+            user = user_for_token(session, credentials.credentials)
+            if user is None:
+                raise SignInRequired("the API token is not valid")
+            return principal(user)
+    user_id = request.session.get(SESSION_USER)
+    if not isinstance(user_id, int):
+        return None
+    with session_factory(state.engine)() as session:
+        row = session.execute(
+            select(User.id, User.name, User.role, User.agency).where(
+                User.id == user_id, User.disabled.is_(False)
+            )
+        ).first()
+    if row is None:
+        request.session.clear()
+        return None
+    return Principal(row.id, row.name, Role(row.role), row.agency)
+
+
+OptionalUser = Annotated[Principal | None, Depends(optional_user)]
+
+
+async def current_user(user: OptionalUser) -> Principal:
+    if user is None:
+        raise SignInRequired("sign in first")
+    return user
+
+
+CurrentUser = Annotated[Principal, Depends(current_user)]
+
+
+def require(*roles: Role) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
+    """A dependency admitting only users in ``roles``."""
+
+    async def guard(user: CurrentUser) -> Principal:
+        if user.role not in roles:
+            raise Forbidden(f"this needs the role {' or '.join(r.value for r in roles)}")
+        return user
+
+    return guard
+
+
+Analyst = Annotated[Principal, Depends(require(Role.ANALYST))]
+CaseReader = Annotated[Principal, Depends(require(Role.ANALYST, Role.LIAISON))]
+Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+Auditor = Annotated[Principal, Depends(require(Role.AUDITOR))]
+Dashboarder = Annotated[Principal, Depends(require(Role.ANALYST, Role.ADMIN))]
+
+
+async def checked_form(request: Request) -> AsyncIterator[FormData]:
+    """The submitted form, if it carries this session's CSRF token; closed afterwards."""
+    form = await request.form(max_part_size=MAX_FORM_PART_BYTES)
+    try:
+        submitted = form.get(CSRF_FIELD)
+        if not isinstance(submitted, str) or not csrf_valid(request.session, submitted):
+            raise CsrfRejected("the form is stale or did not come from this site; reload it")
+        yield form
+    finally:
+        await form.close()
+
+
+CheckedForm = Annotated[FormData, Depends(checked_form)]
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
