@@ -1,0 +1,143 @@
+"""The daily digest: the takedown figures published as Prefect artifacts (markdown and a table).
+
+Thin: the figures come from :func:`registry.stats.compute_stats`; this module only words them.
+Schedule it daily (``prefect.yaml``); ``period_days`` sets how far back the cases go.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from flows.db import engine_for
+from registry.base import utcnow
+from registry.db import unit_of_work
+from registry.stats import compute_stats
+from registry.stats_figures import format_duration
+
+DIGEST_KEY = "takedown-digest"
+TABLE_KEY = "takedown-removal-times"
+MAX_ROWS = 25
+"""Countries and providers listed in the digest (the JSON from the CLI has them all)."""
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+@task(name="compute-stats", cache_policy=NO_CACHE)
+def compute_figures(since: datetime | None, database_url: str | None = None) -> dict[str, Any]:
+    """The figures of ``takedown stats --json`` for cases confirmed since ``since``."""
+    with unit_of_work(engine_for(database_url)) as session:
+        return compute_stats(session, since=since).to_json()
+
+
+def cell(text: object, width: int = 60) -> str:
+    """Registry text (provider names come from WHOIS) made inert in markdown: no links, no
+    markup, no table breaks, no control characters, at most ``width`` characters."""
+    if text is None:
+        return "unknown"
+    clean = _UNPRINTABLE.sub(" ", str(text))
+    clean = clean if len(clean) <= width else clean[: width - 1] + "…"
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", clean)
+
+
+def _times(group: dict[str, Any], key: str) -> str:
+    figures = group[key]
+    return (
+        f"{format_duration(figures['median_seconds'])} / {format_duration(figures['p90_seconds'])}"
+    )
+
+
+def digest_markdown(figures: dict[str, Any]) -> str:
+    """The digest as markdown, from the JSON figures."""
+    since = figures["period"]["since"]
+    period = f"cases confirmed since {since[:10]}" if since else "all cases"
+    states = figures["cases"]["by_state"]
+    notices = figures["notices"]
+    overall = figures["times"]["overall"]
+    reappearance = figures["reappearance"]
+    rate = reappearance["rate"]
+    lines = [
+        f"# Takedown digest: {period}",
+        f"As of {figures['period']['generated_at'][:16].replace('T', ' ')} UTC.",
+        "",
+        f"**{figures['cases']['total']} cases**: "
+        + (", ".join(f"{state} {n}" for state, n in states.items() if n) or "none"),
+        f"**{notices['total']} notices** ({notices['by_status']['sent']} sent): "
+        + (", ".join(f"{cell(k['kind'])} {k['total']}" for k in notices["by_kind"]) or "none"),
+        "",
+        "Times are median / 90th percentile.",
+        "",
+        "| | cases | confirmed → first notice | first notice → removed | removed | still up |",
+        "|---|---:|---:|---:|---:|---:|",
+        _row("**all**", overall),
+    ]
+    lines += [_row(cell(g["country"]), g) for g in figures["times"]["by_country"][:MAX_ROWS]]
+    slowest = figures["slowest_providers"]
+    if slowest:
+        lines += ["", "## Slowest providers", "", "| provider | cases | first notice → removed "]
+        lines[-1] += "| removed | still up |"
+        lines += ["|---|---:|---:|---:|---:|"]
+        lines += [
+            f"| {cell(g['provider'])} | {g['cases']} | {_times(g, 'time_to_removal')} "
+            f"| {g['removed']} | {g['awaiting_removal']} |"
+            for g in slowest
+        ]
+    lines += [
+        "",
+        f"**Reappeared**: {reappearance['reappeared']} of {reappearance['removed']} removed cases"
+        + (f" ({rate:.1%})." if rate is not None else "."),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _row(name: str, group: dict[str, Any]) -> str:
+    return (
+        f"| {name} | {group['cases']} | {_times(group, 'time_to_first_notice')} "
+        f"| {_times(group, 'time_to_removal')} | {group['removed']} | {group['awaiting_removal']} |"
+    )
+
+
+def country_table(figures: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per hosting country, in hours, for the table artifact."""
+
+    def hours(value: float | None) -> float | None:
+        return round(value / 3600, 2) if value is not None else None
+
+    return [
+        {
+            "country": g["country"] or "unknown",
+            "cases": g["cases"],
+            "removed": g["removed"],
+            "still_up": g["awaiting_removal"],
+            "notice_median_h": hours(g["time_to_first_notice"]["median_seconds"]),
+            "notice_p90_h": hours(g["time_to_first_notice"]["p90_seconds"]),
+            "removal_median_h": hours(g["time_to_removal"]["median_seconds"]),
+            "removal_p90_h": hours(g["time_to_removal"]["p90_seconds"]),
+        }
+        for g in figures["times"]["by_country"]
+    ]
+
+
+@flow(name="daily-digest", log_prints=False)
+def digest_flow(period_days: int | None = 30, database_url: str | None = None) -> dict[str, Any]:
+    """Publish the figures of the last ``period_days`` days (all cases if None)."""
+    since = utcnow() - timedelta(days=period_days) if period_days else None
+    figures = compute_figures(since, database_url)
+    create_markdown_artifact(
+        digest_markdown(figures), key=DIGEST_KEY, description="Takedown figures"
+    )
+    create_table_artifact(
+        country_table(figures), key=TABLE_KEY, description="Removal times by hosting country"
+    )
+    get_run_logger().info(
+        "digest: %d cases, %d verified removals",
+        figures["cases"]["total"],
+        figures["times"]["overall"]["time_to_removal"]["count"],
+    )
+    return figures
