@@ -95,9 +95,20 @@ def takedown_flow(reports: Reports, database_url: str | None = None) -> dict[str
     # Named once, so every step works on the same database whatever its engine cache holds.
     url = database_url or get_settings().database_url
     intake = ingest(reports, url)
+    run = {"intake": intake} | pipeline_flow(database_url=url)
+    create_markdown_artifact(run_markdown(run), key="takedown-run", description="Takedown run")
+    return run
+
+
+@flow(name="takedown-pipeline", log_prints=False)
+def pipeline_flow(database_url: str | None = None) -> dict[str, Any]:
+    """Everything after intake: trace every case due, queue and deliver its notices.
+
+    The web app runs this after opening cases itself, so a case opened in the browser goes
+    through exactly the steps of ``takedown run``.
+    """
+    url = database_url or get_settings().database_url
     traced = trace_flow(database_url=url)
     notified = notify_flow(database_url=url)
     delivered = deliver_flow(database_url=url)
-    run = {"intake": intake, "trace": traced, "notify": notified, "deliver": delivered}
-    create_markdown_artifact(run_markdown(run), key="takedown-run", description="Takedown run")
-    return run
+    return {"trace": traced, "notify": notified, "deliver": delivered}
