@@ -161,7 +161,8 @@ def _destination(plan: CasePlan) -> CaseStatus | None:
     status = plan.case.status
     wanted = CaseStatus.HELD if plan.has_hold else CaseStatus.NOTIFIED
     if wanted not in allowed_next(status):
-        # Only ``reappeared`` cannot be held: it is notified, its host notice stays held.
+        # A status the lifecycle does not let wait for the police is notified instead; its
+        # host notice still stays held, and an analyst is asked to look.
         wanted = CaseStatus.NOTIFIED
     return wanted if wanted in allowed_next(status) else None
 
@@ -182,7 +183,7 @@ def _move(
         problems = list(plan.problems)
         target = _destination(plan) if plan.addressed else None
         if target is CaseStatus.NOTIFIED and plan.has_hold:
-            problems.append("host notice held for police clearance in a reappeared round")
+            problems.append("host notice held for police clearance, but the case could not be held")
         flag = bool(problems)
         reason = clean_text(GAP_PREFIX + "; ".join(problems), MAX_REASON) if flag else None
         updates.append(
