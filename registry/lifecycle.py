@@ -17,8 +17,9 @@ _TRANSITIONS: MappingProxyType[S, frozenset[S]] = MappingProxyType(
         # A failed trace is retried later; an analyst may also give up on it.
         S.TRACE_FAILED: frozenset({S.TRACING, S.WITHDRAWN, S.CLOSED}),
         # Content can disappear before any notice goes out, so removal is reachable early.
-        S.TRACED: frozenset({S.HELD, S.NOTIFIED, S.REMOVED, S.TRACING, S.WITHDRAWN}),
-        S.HELD: frozenset({S.NOTIFIED, S.REMOVED, S.WITHDRAWN}),
+        # Hosting can change before any notice went out: the case is re-traced (moved).
+        S.TRACED: frozenset({S.HELD, S.NOTIFIED, S.REMOVED, S.MOVED, S.TRACING, S.WITHDRAWN}),
+        S.HELD: frozenset({S.NOTIFIED, S.REMOVED, S.MOVED, S.WITHDRAWN}),
         S.NOTIFIED: frozenset({S.REMOVED, S.MOVED, S.WITHDRAWN}),
         S.MOVED: frozenset({S.TRACING, S.NOTIFIED, S.REMOVED, S.WITHDRAWN}),
         S.REMOVED: frozenset({S.REAPPEARED, S.CLOSED}),

@@ -1,0 +1,74 @@
+"""The probe's own lookups: addresses only, IPv4 first, and no evidence kept.
+
+A trace keeps every DNS answer as evidence (:class:`hosting.dns.DnsClient`); a recheck of
+100,000 URLs only needs to know where to connect, many times a day. So the probe asks for A
+records and asks for AAAA only when there are none (it would connect over IPv4 first anyway),
+and keeps nothing but the addresses. Same settings as the trace: ``TAKEDOWN_DNS_NAMESERVERS``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import dns.asyncresolver
+import dns.exception
+import dns.nameserver
+import dns.resolver
+
+from hosting.dns import DnsAnswer, DnsStatus, parse_nameservers
+
+
+def _status_of(exc: Exception) -> DnsStatus:
+    if isinstance(exc, dns.resolver.NXDOMAIN):
+        return DnsStatus.NXDOMAIN
+    if isinstance(exc, dns.resolver.NoNameservers):
+        return DnsStatus.SERVFAIL
+    if isinstance(exc, dns.exception.Timeout | TimeoutError):
+        return DnsStatus.TIMEOUT
+    return DnsStatus.ERROR
+
+
+class ProbeResolver:
+    """Resolves hosts for the probe through dnspython, with a hard lifetime per lookup."""
+
+    def __init__(self, nameservers: Sequence[tuple[str, int]] = (), lifetime: float = 5.0) -> None:
+        if nameservers:
+            resolver = dns.asyncresolver.Resolver(configure=False)
+            resolver.nameservers = [dns.nameserver.Do53Nameserver(h, p) for h, p in nameservers]
+        else:
+            resolver = dns.asyncresolver.Resolver()
+        resolver.lifetime = lifetime
+        resolver.timeout = max(0.2, lifetime / 3)
+        self._resolver = resolver
+        self._lifetime = lifetime
+
+    @classmethod
+    def from_setting(cls, setting: str | None, lifetime: float = 5.0) -> ProbeResolver:
+        """A resolver for ``TAKEDOWN_DNS_NAMESERVERS`` (the system's nameservers when empty)."""
+        return cls(parse_nameservers(setting), lifetime)
+
+    async def _ask(self, name: str, rdtype: str) -> tuple[DnsStatus, list[str]]:
+        try:
+            async with asyncio.timeout(self._lifetime + 1):
+                answer = await self._resolver.resolve(
+                    name, rdtype, search=False, raise_on_no_answer=False
+                )
+        except dns.resolver.NoAnswer:
+            return DnsStatus.NO_ANSWER, []
+        except Exception as exc:  # every resolver failure is an outcome here
+            return _status_of(exc), []
+        values = [str(r) for r in answer.rrset or []]
+        return (DnsStatus.OK if values else DnsStatus.NO_ANSWER), values
+
+    async def resolve_host(self, host: str) -> DnsAnswer:
+        """The A records of ``host``, else its AAAA records, else why there are none."""
+        status, addresses = await self._ask(host, "A")
+        if not addresses and status in (DnsStatus.OK, DnsStatus.NO_ANSWER):
+            status, addresses = await self._ask(host, "AAAA")
+        return DnsAnswer(host, status if not addresses else DnsStatus.OK, addresses)
+
+    async def nameservers(self, domain: str) -> tuple[DnsStatus, list[str]]:
+        """The NS names of ``domain`` (lower case, sorted), or why there are none."""
+        status, names = await self._ask(domain, "NS")
+        return status, sorted(n.rstrip(".").lower() for n in names)
