@@ -77,8 +77,52 @@ class NormalisedURL:
         return defang(self.url, display_host=self.display_host)
 
 
+# The shape most reported URLs have: no user-info, escapes, fragment or characters a browser
+# would escape. For these every normalisation rule but host, scheme and port is the identity,
+# so the general path's splitting and re-escaping can be skipped (a property test holds the two
+# paths equal).
+_SIMPLE_URL = re.compile(
+    r"(?i:(https?))://([A-Za-z0-9._-]+)(?::([0-9]{1,5}))?"
+    r"(/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*)?(\?[A-Za-z0-9\-._~!$&()*+,;=:@/?]*)?"
+)
+
+
 def normalise_url(raw: str) -> NormalisedURL:
     """Return the canonical form of ``raw``, or raise :class:`InvalidURL` saying why not."""
+    simple = _SIMPLE_URL.fullmatch(raw)
+    if simple is not None and len(raw) <= MAX_URL_LENGTH:
+        return _normalise_simple(simple)
+    return _normalise_general(raw)
+
+
+def _normalise_simple(match: re.Match[str]) -> NormalisedURL:
+    scheme = match.group(1).lower()
+    port: int | None = None
+    if match.group(3) is not None:  # the port is checked before the host, as in the general path
+        port = int(match.group(3))
+        if not 0 < port < 65536:
+            raise InvalidURL(f"port {port} is out of range")
+        if port == DEFAULT_PORTS[scheme]:
+            port = None
+    host, display_host, is_ip = _normalise_host(match.group(2))
+    path_and_query = (match.group(4) or "/") + (match.group(5) or "")
+    url = f"{scheme}://{host}{f':{port}' if port is not None else ''}{path_and_query}"
+    if len(url) > MAX_URL_LENGTH:
+        raise InvalidURL(f"URL is {len(url)} characters long; the limit is {MAX_URL_LENGTH}")
+    return NormalisedURL(
+        url=url,
+        scheme=scheme,
+        host=host,
+        display_host=display_host,
+        port=port,
+        path_and_query=path_and_query,
+        is_ip_literal=is_ip,
+        had_userinfo=False,
+        registrable_domain=None if is_ip else registrable_domain(host),
+    )
+
+
+def _normalise_general(raw: str) -> NormalisedURL:
     if len(raw) > MAX_RAW_LENGTH:
         raise InvalidURL(f"URL is {len(raw)} characters long; the limit is {MAX_URL_LENGTH}")
     text = raw.strip()

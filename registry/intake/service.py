@@ -117,9 +117,10 @@ def _store(
     now: datetime,
 ) -> None:
     fresh = _drop_known_reports(session, reports, result)
+    keys = [url_key(report.url.url) for report in fresh]  # hashed once, used three times
     by_key: dict[str, list[ValidReport]] = {}
-    for report in fresh:
-        by_key.setdefault(url_key(report.url.url), []).append(report)
+    for key, report in zip(keys, fresh, strict=True):
+        by_key.setdefault(key, []).append(report)
 
     case_ids = _open_cases(session, list(by_key))
     opened = _open_new_cases(session, {k: v for k, v in by_key.items() if k not in case_ids}, now)
@@ -131,7 +132,7 @@ def _store(
         {
             "source": r.source,
             "report_id": r.report_id,
-            "case_id": case_ids[url_key(r.url.url)],
+            "case_id": case_ids[key],
             "url": r.url.url,
             "confirmed_at": r.confirmed_at,
             "category": r.category,
@@ -141,7 +142,7 @@ def _store(
             "had_userinfo": r.url.had_userinfo,
             "received_at": now,
         }
-        for r in fresh
+        for key, r in zip(keys, fresh, strict=True)
     ]
     stored = insert_ignoring_conflicts(
         session,
@@ -156,10 +157,9 @@ def _store(
 
     events: list[dict[str, Any]] = []
     first_of_new_case: set[str] = set()
-    for report in fresh:
+    for key, report in zip(keys, fresh, strict=True):
         if (report.source, report.report_id) not in stored_keys:
             continue
-        key = url_key(report.url.url)
         case_id = case_ids[key]
         result.case_ids.append(case_id)
         if key in opened and key not in first_of_new_case:

@@ -113,6 +113,8 @@ def _confirmed_at(fields: dict[str, Any], now: datetime) -> datetime:
 def _category(fields: dict[str, Any], categories: Collection[str]) -> str:
     text = _text(fields, "category", required=True, limit=32)
     assert text is not None
+    if text in categories:
+        return text
     by_fold = {c.casefold(): c for c in categories}
     if text.casefold() not in by_fold:
         allowed = ", ".join(categories)
