@@ -68,21 +68,21 @@ def due_step(position: LadderPosition, ladder: Ladder, now: datetime) -> DueStep
     up_for = now - position.first_notice_at
     if up_for < timedelta(0):
         return None
-    hours = up_for.total_seconds() / 3600
+    up = _duration(up_for)
     prefix = f"round{position.notice_round}"
     if up_for >= ladder.analyst_after and position.escalation_level < LEVEL_ANALYST:
         return DueStep(
             Step.ANALYST,
             f"{prefix}:analyst",
             LEVEL_ANALYST,
-            f"content still up {hours:.0f} h after the first notice",
+            f"content still up {up} after the first notice",
         )
     if up_for >= ladder.escalate_after and position.escalation_level < LEVEL_ESCALATED:
         return DueStep(
             Step.ESCALATION,
             f"{prefix}:escalation",
             LEVEL_ESCALATED,
-            f"content still up {hours:.0f} h after the first notice: registrar and police told",
+            f"content still up {up} after the first notice: registrar and police told",
         )
     since_reminder = now - (position.last_reminder_at or position.first_notice_at)
     if since_reminder >= ladder.reminder_every:
@@ -92,6 +92,17 @@ def due_step(position: LadderPosition, ladder: Ladder, now: datetime) -> DueStep
             Step.REMINDER,
             f"{prefix}:reminder:{number}",
             position.escalation_level,
-            f"reminder {number}: content still up {hours:.0f} h after the first notice",
+            f"reminder {number}: content still up {up} after the first notice",
         )
     return None
+
+
+def _duration(span: timedelta) -> str:
+    """``3 d 4 h``, ``5 h``, ``12 min`` or ``40 s``: the largest units that say it."""
+    seconds = int(span.total_seconds())
+    days, hours, minutes = seconds // 86400, seconds % 86400 // 3600, seconds % 3600 // 60
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h"
+    return f"{minutes} min" if minutes else f"{seconds} s"

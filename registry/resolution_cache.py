@@ -165,3 +165,17 @@ class DatabaseCache:
 
 def _as_list(value: object) -> list[object]:
     return value if isinstance(value, list) else []
+
+
+def forget_dns(session: Session, hosts: Collection[str]) -> int:
+    """Delete the cached DNS answers of ``hosts``; return how many went.
+
+    A case whose hosting moved must be traced again from fresh answers, not from the cached
+    ones that led to the host it left."""
+    gone = 0
+    for chunk in _chunks(set(hosts)):
+        result = session.execute(
+            delete(CacheEntry).where(CacheEntry.kind == "dns", CacheEntry.key.in_(chunk))
+        )
+        gone += int(getattr(result, "rowcount", 0) or 0)
+    return gone

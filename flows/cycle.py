@@ -1,0 +1,105 @@
+"""One tracking cycle, the scheduled heartbeat of the engine: recheck → trace the moved → notify
+the new rounds → escalate → deliver.
+
+Each step is the flow (or the batch functions) of its own module: the recheck verifies removals
+and marks cases that moved or reappeared; the trace step re-traces the moved ones (and retries
+failed traces); notify queues their new round; the ladder queues reminders and escalations; and
+delivery sends whatever is due. Every step claims its work with ``SKIP LOCKED`` and keys what it
+queues, so cycles overlapping on several workers share the work instead of doubling it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+from sqlalchemy import select
+
+from flows.db import engine_for
+from flows.deliver import deliver_flow
+from flows.escalate import escalate_flow
+from flows.notify import directory_path, notify_flow
+from flows.recheck import prober_factory, run_recheck, summary_markdown, tracking_policy
+from flows.trace import trace_flow
+from registry.db import unit_of_work
+from registry.models import Case
+from registry.recheck import RecheckSummary
+from registry.resolution_cache import forget_dns
+from registry.status import CaseStatus
+from takedown.settings import get_settings
+
+DEFAULT_BATCH = 500
+RECHECK_WORKERS = 2
+"""Recheck batches in flight at once within one cycle (they share one prober)."""
+
+
+@task(name="recheck-due", cache_policy=NO_CACHE)
+def recheck_due_cases(
+    batch_size: int = DEFAULT_BATCH,
+    removed_recheck_seconds: float | None = None,
+    database_url: str | None = None,
+) -> dict[str, Any]:
+    """Probe every case whose check is due, batch after batch; return the summary.
+
+    ``removed_recheck_seconds`` shortens how often a verified removal is looked at again (a
+    day by default): the demo's world re-uploads within seconds.
+    """
+    settings = get_settings()
+    policy = tracking_policy(settings)
+    if removed_recheck_seconds is not None:
+        policy = replace(
+            policy, removed_recheck_interval=timedelta(seconds=removed_recheck_seconds)
+        )
+    summary = run_recheck(
+        engine_for(database_url or settings.database_url),
+        prober_factory(settings),
+        policy=policy,
+        batch_size=batch_size,
+        workers=RECHECK_WORKERS,
+        flow_run_id=str(flow_run.get_id() or "") or None,
+    )
+    return summary.to_json()
+
+
+@task(name="forget-moved-dns", cache_policy=NO_CACHE)
+def forget_moved_dns(database_url: str | None = None) -> int:
+    """Drop the cached DNS answers of the hosts whose content moved, so their re-trace sees
+    where the name points now; return how many answers went."""
+    with unit_of_work(engine_for(database_url or get_settings().database_url)) as session:
+        hosts = session.scalars(select(Case.host).where(Case.status == CaseStatus.MOVED))
+        return forget_dns(session, set(hosts))
+
+
+@flow(name="tracking-cycle", log_prints=False)
+def tracking_cycle_flow(
+    batch_size: int = DEFAULT_BATCH,
+    removed_recheck_seconds: float | None = None,
+    database_url: str | None = None,
+) -> dict[str, Any]:
+    """Recheck the due cases, re-trace and re-notify the moved and reappeared, take the due
+    ladder steps, and deliver every due notice; return each step's summary."""
+    directory_path()  # without a directory no new round could be notified: refuse first
+    url = database_url or get_settings().database_url
+    rechecked = recheck_due_cases(batch_size, removed_recheck_seconds, url)
+    create_markdown_artifact(
+        summary_markdown(RecheckSummary.from_json(rechecked)),
+        key="recheck-summary",
+        description="Recheck",
+    )
+    forget_moved_dns(url)
+    traced = trace_flow(batch_size=batch_size, database_url=url)
+    notified = notify_flow(batch_size=batch_size, database_url=url)
+    escalated = escalate_flow(batch_size=batch_size, database_url=url)
+    delivered = deliver_flow(database_url=url)
+    return {
+        "recheck": rechecked,
+        "trace": traced,
+        "notify": notified,
+        "escalate": escalated,
+        "deliver": delivered,
+    }
