@@ -17,7 +17,6 @@ whose last check found the content gone is left alone while its removal is being
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,13 +30,13 @@ from notices.directory import Directory
 from notices.facts import clean_text
 from notices.kinds import Circumstance
 from notices.message import NoticeComposer
-from notices.routing import PlannedNotice, group_notices, plan_notices
-from notices.schedule import sending_decision
+from notices.routing import PlannedNotice, plan_notices
 from registry import audit
 from registry.bulk import insert_ignoring_conflicts, insert_rows
 from registry.escalation import LADDER_STATUSES, DueStep, Ladder, LadderPosition, Step, due_step
 from registry.models import Case, CaseEvent, Notice, notice_cases
 from registry.notify_facts import FactsProblem, load_case_facts
+from registry.notify_plan import compose_rows
 from registry.status import EventKind, NoticeStatus
 
 ACTOR = "flow:escalate"
@@ -229,46 +228,18 @@ def _render_and_store(
     """Group, render and store the planned notices; link them to their cases; return them."""
     by_case = {p.case.id: p for p in planned}
     keys = {p.case.id: p.step.key for p in planned}
-    partners: dict[tuple[str, str], str] = {
-        (p.kind, p.email.lower()): p.code for p in directory.partners
-    }
-    send_after = sending_decision(directory.sending, now).next_allowed
-    rows: list[tuple[dict[str, Any], PlannedNotice]] = []  # (notice row, what it plans)
     rounds: dict[int, list[PlannedNotice]] = defaultdict(list)
     for item in planned:
         rounds[item.case.notice_round].extend(item.notices)
-    for round_, notices in sorted(rounds.items()):
-        for notice in group_notices(notices):
-            key = dedupe_key(notice, keys)
-            try:
-                rendered = composer.compose(notice, key.rpartition(":")[2][:24], now)
-            except ValueError as exc:  # unusable address, header or template: tell an analyst
-                why = f"{notice.kind} to {clean_text(notice.recipient_address, 80)!r}: {exc}"
-                for case_id in notice.case_ids:
-                    by_case[case_id].problems.append(clean_text(why, 300))
-                continue
-            xarf = [json.loads(report.data) for report in rendered.xarf]
-            row = {
-                "kind": notice.kind.value,
-                "status": NoticeStatus.PENDING,
-                "recipient_email": rendered.recipient,
-                "recipient_name": notice.recipient_name[:255] if notice.recipient_name else None,
-                "recipient_role": notice.role.value,
-                "partner_code": partners.get((notice.role.value, rendered.recipient.lower())),
-                "language": rendered.language,
-                "round": round_,
-                "dedupe_key": key,
-                "reason": "; ".join(notice.reasons)[:4000],
-                "subject": rendered.subject,
-                "message_id": rendered.message_id,
-                "rendered": rendered.raw.decode("utf-8"),
-                "rendered_sha256": rendered.sha256,
-                "xarf_json": json.dumps(xarf, separators=(",", ":")) if xarf else None,
-                "created_at": now,
-                "send_after": send_after,
-                "attempts": 0,
-            }
-            rows.append((row, notice))
+    rows = compose_rows(
+        rounds,
+        {case_id: item.problems for case_id, item in by_case.items()},
+        directory,
+        composer,
+        now,
+        key_for=lambda notice, _round: dedupe_key(notice, keys),
+        honour_hold=False,
+    )
     table = Notice.__table__
     assert isinstance(table, Table)
     created = insert_ignoring_conflicts(

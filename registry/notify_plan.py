@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -141,27 +141,55 @@ def render_rows(
     composer: NoticeComposer,
     now: datetime,
 ) -> list[tuple[dict[str, Any], PlannedNotice]]:
-    partners = _partner_codes(directory)
-    send_after = sending_decision(directory.sending, now).next_allowed
     by_round: dict[int, list[PlannedNotice]] = {}
     for plan in plans:
         by_round.setdefault(plan.round, []).extend(plan.notices)
-    plan_of = {plan.case.id: plan for plan in plans}
+    return compose_rows(
+        by_round,
+        {plan.case.id: plan.problems for plan in plans},
+        directory,
+        composer,
+        now,
+        key_for=lambda notice, round_: dedupe_key(notice, round_),
+        honour_hold=True,
+    )
+
+
+def compose_rows(
+    by_round: dict[int, list[PlannedNotice]],
+    problems: dict[int, list[str]],
+    directory: Directory,
+    composer: NoticeComposer,
+    now: datetime,
+    *,
+    key_for: Callable[[PlannedNotice, int], str],
+    honour_hold: bool,
+) -> list[tuple[dict[str, Any], PlannedNotice]]:
+    """Group planned notices per recipient, render each once, and give its outbox row.
+
+    A notice that cannot be rendered (an unusable address, header or template) becomes a
+    problem of each of its cases, for an analyst. With ``honour_hold`` a notice planned to wait
+    for police clearance is stored ``held``; escalation steps follow a cleared round, so they
+    do not hold.
+    """
+    partners = _partner_codes(directory)
+    send_after = sending_decision(directory.sending, now).next_allowed
     rows = []
     for round_, planned in sorted(by_round.items()):
         for notice in group_notices(planned):
-            key = dedupe_key(notice, round_)
+            key = key_for(notice, round_)
             try:
                 rendered = composer.compose(notice, key.rpartition(":")[2][:24], now)
             except ValueError as exc:  # unusable address, header, template: tell an analyst
                 why = f"{notice.kind} to {clean_text(notice.recipient_address, 80)!r}: {exc}"
                 for case_id in notice.case_ids:
-                    plan_of[case_id].problems.append(clean_text(why, 300))
+                    problems[case_id].append(clean_text(why, 300))
                 continue
+            held = honour_hold and notice.hold
             xarf = [json.loads(report.data) for report in rendered.xarf]
             row = {
                 "kind": notice.kind.value,
-                "status": NoticeStatus.HELD if notice.hold else NoticeStatus.PENDING,
+                "status": NoticeStatus.HELD if held else NoticeStatus.PENDING,
                 "recipient_email": rendered.recipient,
                 "recipient_name": notice.recipient_name[:255] if notice.recipient_name else None,
                 "recipient_role": notice.role.value,
@@ -176,7 +204,7 @@ def render_rows(
                 "rendered_sha256": rendered.sha256,
                 "xarf_json": json.dumps(xarf, separators=(",", ":")) if xarf else None,
                 "created_at": now,
-                "send_after": None if notice.hold else send_after,
+                "send_after": None if held else send_after,
                 "claimed_by": None,
                 "claimed_at": None,
                 "attempts": 0,
