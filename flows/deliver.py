@@ -19,6 +19,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Engine
 
+from flows import summaries
 from flows.db import engine_for
 from notices.delivery import DeliveryOutcome, MailTransport
 from notices.transport import transport_from_settings
@@ -162,15 +163,11 @@ def deliver_notices_batch(size: int, database_url: str | None = None) -> dict[st
 
 def add_up(batches: list[dict[str, Any]]) -> dict[str, Any]:
     """One summary for the whole run."""
-    keys = ("claimed", "sent", "retrying", "failed", "released", "requeued", "unknown")
-    total: dict[str, Any] = {"batches": len(batches), **{key: 0 for key in keys}}
-    kinds: Counter[str] = Counter()
-    for batch in batches:
-        for key in keys:
-            total[key] += int(batch[key])
-        kinds.update(batch["sent_by_kind"])
-    total["sent_by_kind"] = dict(sorted(kinds.items()))
-    return total
+    return summaries.add_up(
+        batches,
+        ("claimed", "sent", "retrying", "failed", "released", "requeued", "unknown"),
+        "sent_by_kind",
+    )
 
 
 @flow(name="deliver", log_prints=False)

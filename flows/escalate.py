@@ -6,13 +6,13 @@ ids; the notices it queues leave with the next delivery run, inside the sending 
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from flows import summaries
 from flows.db import engine_for
 from flows.notify import composer_for, directory_path
 from registry.base import utcnow
@@ -49,15 +49,11 @@ def escalate_cases_batch(case_ids: list[int], database_url: str | None = None) -
 
 def add_up(batches: list[dict[str, Any]]) -> dict[str, Any]:
     """One summary for the whole run."""
-    keys = ("cases", "reminders", "escalations", "analyst", "needs_analyst", "notices")
-    total: dict[str, Any] = {"batches": len(batches), **{key: 0 for key in keys}}
-    kinds: Counter[str] = Counter()
-    for batch in batches:
-        for key in keys:
-            total[key] += int(batch[key])
-        kinds.update(batch["by_kind"])
-    total["by_kind"] = dict(sorted(kinds.items()))
-    return total
+    return summaries.add_up(
+        batches,
+        ("cases", "reminders", "escalations", "analyst", "needs_analyst", "notices"),
+        "by_kind",
+    )
 
 
 @flow(name="escalate", log_prints=False)

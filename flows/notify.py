@@ -6,7 +6,6 @@ batch of case ids; the directory is loaded and the templates compiled once per p
 
 from __future__ import annotations
 
-from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from flows import summaries
 from flows.db import engine_for
 from notices.directory import Directory, load_directory
 from notices.message import NoticeComposer
@@ -83,15 +83,11 @@ def cases_waiting(limit: int | None = None, database_url: str | None = None) -> 
 
 def add_up(batches: list[dict[str, Any]]) -> dict[str, Any]:
     """One summary for the whole run."""
-    keys = ("cases", "notified", "held", "needs_analyst", "notices", "notices_held")
-    total: dict[str, Any] = {"batches": len(batches), **{key: 0 for key in keys}}
-    kinds: Counter[str] = Counter()
-    for batch in batches:
-        for key in keys:
-            total[key] += int(batch[key])
-        kinds.update(batch["by_kind"])
-    total["by_kind"] = dict(sorted(kinds.items()))
-    return total
+    return summaries.add_up(
+        batches,
+        ("cases", "notified", "held", "needs_analyst", "notices", "notices_held"),
+        "by_kind",
+    )
 
 
 @flow(name="notify", log_prints=False)

@@ -6,7 +6,6 @@ transaction), so several workers running this flow against one PostgreSQL share 
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -14,6 +13,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from flows import summaries
 from flows.db import engine_for
 from registry.trace_run import DEFAULT_BATCH, trace_batch
 from registry.trace_sources import TraceSources
@@ -42,15 +42,9 @@ def trace_cases_batch(
 
 def add_up(batches: list[dict[str, Any]]) -> dict[str, Any]:
     """One summary for the whole run."""
-    total: dict[str, Any] = {"batches": len(batches), "claimed": 0, "traced": 0, "failed": 0}
-    total.update({"skipped": 0, "queries": 0})
-    countries: Counter[str] = Counter()
-    for batch in batches:
-        for key in ("claimed", "traced", "failed", "skipped", "queries"):
-            total[key] += int(batch[key])
-        countries.update(batch["countries"])
-    total["countries"] = dict(sorted(countries.items()))
-    return total
+    return summaries.add_up(
+        batches, ("claimed", "traced", "failed", "skipped", "queries"), "countries"
+    )
 
 
 def summary_markdown(total: dict[str, Any]) -> str:
