@@ -18,7 +18,6 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
-from sqlalchemy import select
 
 from flows.db import engine_for
 from flows.deliver import deliver_flow
@@ -26,11 +25,7 @@ from flows.escalate import escalate_flow
 from flows.notify import directory_path, notify_flow
 from flows.recheck import prober_factory, run_recheck, summary_markdown, tracking_policy
 from flows.trace import trace_flow
-from registry.db import unit_of_work
-from registry.models import Case
 from registry.recheck import RecheckSummary
-from registry.resolution_cache import forget_dns
-from registry.status import CaseStatus
 from takedown.settings import get_settings
 
 DEFAULT_BATCH = 500
@@ -66,15 +61,6 @@ def recheck_due_cases(
     return summary.to_json()
 
 
-@task(name="forget-moved-dns", cache_policy=NO_CACHE)
-def forget_moved_dns(database_url: str | None = None) -> int:
-    """Drop the cached DNS answers of the hosts whose content moved, so their re-trace sees
-    where the name points now; return how many answers went."""
-    with unit_of_work(engine_for(database_url or get_settings().database_url)) as session:
-        hosts = session.scalars(select(Case.host).where(Case.status == CaseStatus.MOVED))
-        return forget_dns(session, set(hosts))
-
-
 @flow(name="tracking-cycle", log_prints=False)
 def tracking_cycle_flow(
     batch_size: int = DEFAULT_BATCH,
@@ -91,7 +77,7 @@ def tracking_cycle_flow(
         key="recheck-summary",
         description="Recheck",
     )
-    forget_moved_dns(url)
+    # Moved cases are re-traced from fresh DNS answers: the trace claim forgets the cached ones.
     traced = trace_flow(batch_size=batch_size, database_url=url)
     notified = notify_flow(batch_size=batch_size, database_url=url)
     escalated = escalate_flow(batch_size=batch_size, database_url=url)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from registry.bulk import insert_rows
 from registry.lifecycle import check_transition
 from registry.models import Case, CaseEvent
+from registry.resolution_cache import forget_dns
 from registry.status import CaseStatus, EventKind
 
 
@@ -127,6 +128,9 @@ def claim_cases(
                 )
             )
             events.append(_claim_event(int(row.id), status, actor, flow_run_id, now))
+        if status is CaseStatus.MOVED:
+            # The cached answers led to the host the content left: trace from fresh ones.
+            forget_dns(session, {row.host for row in rows})
     insert_rows(session, _table(CaseEvent), events)
     session.flush()
     return claimed
