@@ -3,8 +3,9 @@
 Defaults follow hotline practice (the directory's ``escalation`` section): a reminder to the host
 every 24 hours while the content stays up; after 72 hours the registrar and the police partner
 are told; after a longer period an analyst is asked to look. The clock starts at the case's
-first notice. One step is due at a time, the most serious first, and each carries a key that
-makes it happen once only however often the ladder is evaluated.
+first notice. One step is due at a time, escalation before the analyst flag and either before a
+reminder, and each carries a key that makes it happen once only however often the ladder is
+evaluated.
 """
 
 from __future__ import annotations
@@ -70,19 +71,21 @@ def due_step(position: LadderPosition, ladder: Ladder, now: datetime) -> DueStep
         return None
     up = _duration(up_for)
     prefix = f"round{position.notice_round}"
-    if up_for >= ladder.analyst_after and position.escalation_level < LEVEL_ANALYST:
-        return DueStep(
-            Step.ANALYST,
-            f"{prefix}:analyst",
-            LEVEL_ANALYST,
-            f"content still up {up} after the first notice",
-        )
+    # In order, never skipping: the registrar and the police are told before an analyst is
+    # asked, even when a late evaluation finds both due.
     if up_for >= ladder.escalate_after and position.escalation_level < LEVEL_ESCALATED:
         return DueStep(
             Step.ESCALATION,
             f"{prefix}:escalation",
             LEVEL_ESCALATED,
             f"content still up {up} after the first notice: registrar and police told",
+        )
+    if up_for >= ladder.analyst_after and position.escalation_level < LEVEL_ANALYST:
+        return DueStep(
+            Step.ANALYST,
+            f"{prefix}:analyst",
+            LEVEL_ANALYST,
+            f"content still up {up} after the first notice",
         )
     since_reminder = now - (position.last_reminder_at or position.first_notice_at)
     if since_reminder >= ladder.reminder_every:

@@ -56,8 +56,9 @@ def step_at(position: LadderPosition, hours: float) -> Step | None:
         (at(0, level=LEVEL_ESCALATED, reminded=144), 168, Step.ANALYST),
         (at(0, level=LEVEL_ANALYST, reminded=168), 180, None),
         (at(0, level=LEVEL_ANALYST, reminded=168), 192, Step.REMINDER),
-        # A case that was never escalated gets the most serious step first.
-        (at(0), 200, Step.ANALYST),
+        # Found late, a case that was never escalated is escalated first, never skipped past.
+        (at(0), 200, Step.ESCALATION),
+        (at(0, level=LEVEL_ESCALATED, reminded=200), 200, Step.ANALYST),
     ],
 )
 def test_the_ladder_climbs_in_order(
