@@ -1,43 +1,57 @@
 """Bulk writes: many rows in a few statements, on whichever backend the session uses.
 
-On PostgreSQL the rows travel by ``COPY`` (the fastest way in) into a staging table, and one
-``INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING`` moves them to the real table, so
-concurrent writers of the same keys neither fail nor duplicate. On SQLite, where statements are
-in-process calls, an ``executemany`` of the same upsert does the job.
+On PostgreSQL the rows travel by ``COPY`` (the fastest way in), encoded a column and a slice at
+a time while the server takes in the previous slice; when a unique key clashes, they go into a
+staging table and one ``INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING`` moves them to the
+real table, so concurrent writers of the same keys neither fail nor duplicate. On SQLite, where
+statements are in-process calls, the driver takes the rows directly (``executemany``, or pages
+of one multi-row ``INSERT … ON CONFLICT DO NOTHING RETURNING``), each value prepared by its
+column type exactly as SQLAlchemy prepares it.
 """
 
 from __future__ import annotations
 
-import io
-import json
-from collections.abc import Callable, Sequence
-from datetime import datetime
-from enum import Enum
-from functools import lru_cache
-from itertools import count
+import sqlite3
+from collections.abc import Sequence
+from itertools import chain, count
 from operator import itemgetter
 from typing import Any
 
 from psycopg2.errors import UniqueViolation
-from sqlalchemy import Boolean, DateTime, Insert, Integer, String, Table
-from sqlalchemy import Enum as SAEnum
+from sqlalchemy import DateTime, Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from registry.copy_text import EncodedRows
+
 COPY_THRESHOLD = 200
 """Below this many rows a plain statement is cheaper than setting up a COPY."""
 
+SQLITE_PAGE_ROWS = 1000
+"""Rows per multi-row ``INSERT … RETURNING`` on SQLite (fewer if its variable limit says so)."""
+
+COPY_CHUNK = 1 << 18
+"""Characters handed to the driver per read of a COPY source (its default, 8 KiB, is slow)."""
+
 _staging_names = count()
+
+
+Columns = dict[str, list[Any]]
+"""Rows turned inside out: each column's values, in row order (the fast form for encoding)."""
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert ``rows`` (dicts with the same keys) into ``table``."""
     if not rows:
         return
-    if _dialect(session) == "postgresql" and len(rows) >= COPY_THRESHOLD:
-        _copy(session, table.name, table, list(rows[0]), rows)
+    dialect = _dialect(session)
+    if dialect == "postgresql" and len(rows) >= COPY_THRESHOLD:
+        _copy(session, table.name, table, _columns(rows))
+    elif dialect == "sqlite" and (columns := _with_sqlite_defaults(table, rows)) is not None:
+        _sqlite_insert(session, table, columns)
     else:
         session.execute(table.insert(), list(rows))
 
@@ -58,15 +72,20 @@ def insert_ignoring_conflicts(
     """
     if not rows:
         return []
-    if _dialect(session) == "postgresql" and len(rows) >= COPY_THRESHOLD:
+    dialect = _dialect(session)
+    if dialect == "postgresql" and len(rows) >= COPY_THRESHOLD:
         # Optimistic: callers have already dropped the rows they know to exist, so a clash
         # means another writer raced us. Try the direct COPY; only on a clash pay for staging.
         try:
             with session.begin_nested():
-                return _copy_direct(session, table, rows, returning)
+                return _copy_direct(session, table, _columns(rows), returning)
         except UniqueViolation:
             return _copy_upsert(session, table, rows, conflict_columns, conflict_where, returning)
-    insert_fn = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
+    if dialect == "sqlite" and (columns := _with_sqlite_defaults(table, rows)) is not None:
+        where = "" if conflict_where is None else f" WHERE {conflict_where.text}"
+        conflict = f"ON CONFLICT ({', '.join(conflict_columns)}){where} DO NOTHING"
+        return _sqlite_insert(session, table, columns, conflict=conflict, returning=returning)
+    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt: Insert = insert_fn(table).on_conflict_do_nothing(
         index_elements=list(conflict_columns), index_where=conflict_where
     )
@@ -78,22 +97,42 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
+def _columns(rows: Sequence[dict[str, Any]]) -> Columns:
+    return {name: list(map(itemgetter(name), rows)) for name in rows[0]}
+
+
+def _with_sqlite_defaults(table: Table, rows: Sequence[dict[str, Any]]) -> Columns | None:
+    """The rows' columns plus the constant Python defaults an ORM insert would have added.
+
+    None when a missing column's default must be computed (a callable): that is left to
+    SQLAlchemy, so that every path stores exactly what its plain ``insert()`` would.
+    """
+    columns = _columns(rows)
+    for column in table.columns:
+        if column.name in columns or column.default is None:
+            continue
+        if not column.default.is_scalar:
+            return None
+        columns[column.name] = [column.default.arg] * len(rows)  # type: ignore[attr-defined]
+    return columns
+
+
 def _copy_direct(
-    session: Session, table: Table, rows: Sequence[dict[str, Any]], returning: Sequence[str]
+    session: Session, table: Table, columns: Columns, returning: Sequence[str]
 ) -> list[tuple[Any, ...]]:
     """COPY the rows straight into ``table``; ids, if asked for, come from its sequence."""
-    if "id" in returning and "id" not in rows[0]:
+    if "id" in returning and "id" not in columns:
         cursor = _cursor(session)
+        # The sequence is looked up once: as an argument of nextval() it was looked up per row.
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", (table.name,))
+        (sequence,) = cursor.fetchone()
+        count = len(next(iter(columns.values())))
         cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            (table.name, len(rows)),
+            "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", (sequence, count)
         )
-        rows = [
-            row | {"id": new_id} for row, (new_id,) in zip(rows, cursor.fetchall(), strict=True)
-        ]
-    _copy(session, table.name, table, list(rows[0]), rows)
-    pick = itemgetter(*returning)
-    return [tuple(pick(row)) if len(returning) > 1 else (pick(row),) for row in rows]
+        columns = {"id": [new_id for (new_id,) in cursor.fetchall()], **columns}
+    _copy(session, table.name, table, columns)
+    return list(zip(*(columns[name] for name in returning), strict=True))
 
 
 def _copy_upsert(
@@ -112,7 +151,7 @@ def _copy_upsert(
         f"CREATE TEMP TABLE {staging} ON COMMIT DROP AS "  # noqa: S608 (names are ours)
         f"SELECT {column_list} FROM {table.name} WITH NO DATA"
     )
-    _copy(session, staging, table, columns, rows)
+    _copy(session, staging, table, _columns(rows))
     where = f" WHERE {conflict_where.text}" if conflict_where is not None else ""
     cursor.execute(
         f"INSERT INTO {table.name} ({column_list}) "  # noqa: S608 (names are ours)
@@ -125,24 +164,12 @@ def _copy_upsert(
     return result
 
 
-def _copy(
-    session: Session,
-    target: str,
-    table: Table,
-    columns: list[str],
-    rows: Sequence[dict[str, Any]],
-) -> None:
-    """COPY ``rows`` into ``target`` (``table`` itself, or a staging table shaped like it)."""
-    buffer = io.StringIO()
-    # The hot path: one encoder per column, chosen once from its type, then a join per row.
-    encoders = [_encoder(table.c[name].type) for name in columns]
-    for row in rows:
-        buffer.write(
-            "\t".join([encode(row[name]) for name, encode in zip(columns, encoders, strict=True)])
-        )
-        buffer.write("\n")
-    buffer.seek(0)
-    _cursor(session).copy_expert(f"COPY {target} ({', '.join(columns)}) FROM STDIN", buffer)
+def _copy(session: Session, target: str, table: Table, columns: Columns) -> None:
+    """COPY the rows into ``target`` (``table`` itself, or a staging table shaped like it)."""
+    source = EncodedRows([table.c[name].type for name in columns], list(columns.values()))
+    _cursor(session).copy_expert(
+        f"COPY {target} ({', '.join(columns)}) FROM STDIN", source, size=COPY_CHUNK
+    )
 
 
 def _cursor(session: Session) -> Any:
@@ -150,72 +177,57 @@ def _cursor(session: Session) -> Any:
     return session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
 
 
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+def _sqlite_insert(
+    session: Session,
+    table: Table,
+    columns: Columns,
+    *,
+    conflict: str = "",
+    returning: Sequence[str] = (),
+) -> list[tuple[Any, ...]]:
+    """Insert the rows through the SQLite driver itself, as ``insert()`` would store them.
+
+    Each value goes through its column type's own bind processor, so what is stored is what
+    SQLAlchemy stores; only SQLAlchemy's per-row statement machinery (most of the cost) is
+    skipped. With ``returning``, rows go in pages of one multi-row ``INSERT … RETURNING``.
+    """
+    dialect = session.get_bind().dialect
+    prepared = [_bind_values(table.c[name].type, dialect, v) for name, v in columns.items()]
+    rows = list(zip(*prepared, strict=True))
+    head = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "  # noqa: S608 (ours)
+    marks = f"({', '.join('?' * len(columns))})"
+    cursor = _cursor(session)
+    if not returning:
+        cursor.executemany(f"{head}{marks} {conflict}", rows)
+        return []
+    variables = cursor.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    page = max(1, min(SQLITE_PAGE_ROWS, variables // len(columns)))
+    tail = f" {conflict} RETURNING {', '.join(returning)}"
+    result: list[tuple[Any, ...]] = []
+    for start in range(0, len(rows), page):
+        batch = rows[start : start + page]
+        cursor.execute(head + ", ".join([marks] * len(batch)) + tail, list(chain(*batch)))
+        result.extend(cursor.fetchall())
+    processors = [
+        table.c[name].type.dialect_impl(dialect).result_processor(dialect, None)
+        for name in returning
+    ]
+    if any(processors):
+        result = [
+            tuple(v if f is None else f(v) for f, v in zip(processors, row, strict=True))
+            for row in result
+        ]
+    return result
 
 
-def _encoder(column_type: TypeEngine[Any]) -> Callable[[Any], str]:
-    """The COPY text encoder for values of ``column_type``."""
-    if isinstance(column_type, TypeDecorator):
-        column_type = column_type.impl_instance
-    if isinstance(column_type, SAEnum):
-        return _copy_text
-    if isinstance(column_type, String):
-        return _encode_text
-    if isinstance(column_type, DateTime):
-        return _encode_timestamp
-    if isinstance(column_type, Boolean):
-        return _encode_boolean
-    if isinstance(column_type, Integer):
-        return _encode_integer
-    return _copy_text
-
-
-def _encode_text(value: Any) -> str:
-    if value is None:
-        return "\\N"
-    if type(value) is not str:
-        return _copy_text(value)
-    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-        return value.translate(_ESCAPES)
-    return value
-
-
-def _encode_timestamp(value: Any) -> str:
-    return "\\N" if value is None else _timestamp_text(value)
-
-
-@lru_cache(maxsize=8192)
-def _timestamp_text(value: datetime) -> str:
-    # Rows of one intake share a handful of instants (now, confirmation times): cached.
-    if value.tzinfo is None:
-        raise ValueError(f"timestamps must be timezone-aware, got {value!r}")
-    return value.isoformat()
-
-
-def _encode_boolean(value: Any) -> str:
-    return "\\N" if value is None else ("t" if value else "f")
-
-
-def _encode_integer(value: Any) -> str:
-    return "\\N" if value is None else str(int(value))
-
-
-def _copy_text(value: Any) -> str:
-    """One value in COPY's text format."""
-    if type(value) is str:  # the common case first: most columns are text
-        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-            return value.translate(_ESCAPES)
-        return value
-    if value is None:
-        return "\\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, Enum):
-        value = value.value
-    elif isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError(f"timestamps must be timezone-aware, got {value!r}")
-        return value.isoformat()
-    elif isinstance(value, dict | list):
-        value = json.dumps(value)
-    return str(value).translate(_ESCAPES)
+def _bind_values(column_type: TypeEngine[Any], dialect: Dialect, values: list[Any]) -> list[Any]:
+    process = column_type.dialect_impl(dialect).bind_processor(dialect)
+    if process is None:
+        return values
+    impl = column_type.impl_instance if isinstance(column_type, TypeDecorator) else column_type
+    if isinstance(impl, DateTime):
+        # Rows share few instants (now, confirmation times): each distinct one converted once.
+        # Equal instants convert alike: the processor stores them as the same UTC text.
+        converted = {value: process(value) for value in set(values)}
+        return list(map(converted.__getitem__, values))
+    return list(map(process, values))

@@ -117,30 +117,41 @@ def read_csv(text: str) -> Iterator[RawRow | RowProblem]:
     if duplicated:
         raise UnreadableFile(f"the CSV header names column(s) twice: {', '.join(duplicated)}")
     ignored = tuple(c for c in columns if c not in FIELDS)
-    return _csv_rows(lines, header_index + 1, columns, ignored)
+    # One search of the whole text spares a search per row when (as nearly always) it is clean.
+    return _csv_rows(lines, header_index + 1, columns, ignored, _has_surrogates(text))
 
 
 def _csv_rows(
-    lines: list[str], start: int, columns: list[str], ignored: tuple[str, ...]
+    lines: list[str],
+    start: int,
+    columns: list[str],
+    ignored: tuple[str, ...],
+    any_surrogates: bool,
 ) -> Iterator[RawRow | RowProblem]:
     index = start
     while index < len(lines):
         line_no = index + 1
-        if not lines[index].strip():
+        line = lines[index]
+        if not line.strip():
             index += 1
             continue
-        end, record = _collect_record(lines, index)
-        parsed = None if record is None else _parse_record(record)
-        if parsed is None:
-            # Broken quoting: refuse this line alone and carry on with the next one.
-            problem = "the row's quoting is broken (an unclosed or stray '\"')"
-            if record is None and len(lines[index]) > MAX_RECORD_CHARS:
-                problem = f"the row is longer than {MAX_RECORD_CHARS} characters"
-            yield RowProblem(line_no, problem, _guess_report_id(lines[index]))
+        if '"' not in line and len(line) <= MAX_RECORD_CHARS:
+            # Without quotes a record is its own line: no joining, no csv quoting rules.
             index += 1
-            continue
-        index = end
-        if _has_surrogates(record or ""):
+            record, parsed = line, _split_unquoted(line)
+        else:
+            end, joined = _collect_record(lines, index)
+            maybe = None if joined is None else _parse_record(joined)
+            if joined is None or maybe is None:
+                # Broken quoting: refuse this line alone and carry on with the next one.
+                problem = "the row's quoting is broken (an unclosed or stray '\"')"
+                if joined is None and len(line) > MAX_RECORD_CHARS:
+                    problem = f"the row is longer than {MAX_RECORD_CHARS} characters"
+                yield RowProblem(line_no, problem, _guess_report_id(line))
+                index += 1
+                continue
+            index, record, parsed = end, joined, maybe
+        if any_surrogates and _has_surrogates(record):
             yield RowProblem(line_no, "the row is not valid UTF-8 text", _first(parsed))
             continue
         if len(parsed) != len(columns):
@@ -150,7 +161,10 @@ def _csv_rows(
                 _first(parsed),
             )
             continue
-        fields = {c: v for c, v in zip(columns, parsed, strict=True) if c in FIELDS}
+        if ignored:
+            fields = {c: v for c, v in zip(columns, parsed, strict=True) if c in FIELDS}
+        else:
+            fields = dict(zip(columns, parsed, strict=True))
         yield RawRow(line_no, fields, ignored)
 
 
@@ -179,6 +193,12 @@ def _parse_record(record: str) -> list[str] | None:
     except csv.Error:
         return None
     return rows[0] if len(rows) == 1 else None
+
+
+def _split_unquoted(line: str) -> list[str]:
+    """What :func:`_parse_record` gives for a line without quotes (a property test holds it)."""
+    # ``splitlines`` leaves at most one line break, at the end; csv drops it only if CR or LF.
+    return line.rstrip("\r\n").split(",")
 
 
 def _first(fields: list[str]) -> str:
