@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from notices.bundle_archive import seal
 from notices.bundle_csv import csv_bytes
-from notices.bundle_pdf import notice_pdf
+from notices.bundle_pdf import stored_pdfs
 from registry.base import utcnow
 from registry.cases import CaseNotFound
 from registry.models import Case, CaseEvent, Check, Evidence, Notice, Report, Resolution
@@ -85,7 +85,8 @@ def build_bundle(
             .order_by(Notice.id)
         )
     )
-    notice_index = [_notice_files(notice, files) for notice in notices]
+    pdfs = stored_pdfs(session, notices)
+    notice_index = [_notice_files(notice, pdfs.get(notice.id), files) for notice in notices]
     resolutions = list(
         session.scalars(
             select(Resolution).where(Resolution.case_id == case_id).order_by(Resolution.id)
@@ -147,12 +148,15 @@ def case_json(case: Case) -> dict[str, Any]:
     }
 
 
-def _notice_files(notice: Notice, files: list[tuple[str, bytes]]) -> dict[str, Any]:
+def _notice_files(
+    notice: Notice, pdf: bytes | None, files: list[tuple[str, bytes]]
+) -> dict[str, Any]:
     stem = f"notices/notice-{notice.id}"
     names: list[str] = []
     if notice.rendered is not None:
+        assert pdf is not None, "every notice with a stored message has its PDF"
         files.append((f"{stem}.eml", notice.rendered.encode("utf-8")))
-        files.append((f"{stem}.pdf", notice_pdf(notice.rendered)))
+        files.append((f"{stem}.pdf", pdf))
         names += [f"{stem}.eml", f"{stem}.pdf"]
     if notice.xarf_json is not None:
         files.append((f"{stem}.xarf.json", notice.xarf_json.encode("utf-8")))

@@ -2,22 +2,30 @@
 
 The PDF is made from the very HTML the recipient received (taken from the stored message), so
 it cannot drift from the mail. WeasyPrint is given a fetcher that refuses every URL: a notice
-never pulls anything from the network, whatever its HTML says.
+never pulls anything from the network, whatever its HTML says. A notice's PDF is made on its
+first download and stored (``notice_pdfs``), so every later bundle carries the same bytes and
+no process renders it again.
 """
 
 from __future__ import annotations
 
 import email
 import email.policy
+import hashlib
 import html
 import threading
+from collections.abc import Sequence
 from email.message import EmailMessage
 from functools import lru_cache
 from typing import Any
 
-PDF_CACHE_SIZE = 1024
-"""Notices are immutable once rendered, so their PDFs are kept (a few tens of kB each, so
-a few tens of MB at most per process)."""
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from registry.base import utcnow
+from registry.bulk import insert_ignoring_conflicts
+from registry.db import unit_of_work, writers_queue
+from registry.models import Notice, NoticePdf
 
 _render_lock = threading.Lock()
 
@@ -42,14 +50,61 @@ def notice_html(rendered: str) -> str:
     )
 
 
-@lru_cache(maxsize=PDF_CACHE_SIZE)
+def stored_pdfs(session: Session, notices: Sequence[Notice]) -> dict[int, bytes]:
+    """The PDF of each of ``notices`` that has a stored message, by notice id.
+
+    Those made before are read back; the others are rendered now and stored in a short
+    transaction of their own (the caller's session may be read-only). Two processes making
+    the same one at once both succeed: the first stored is kept.
+    """
+    sources = {n.id: n.rendered for n in notices if n.rendered is not None}
+    if not sources:
+        return {}
+    digests = {notice_id: _digest(text) for notice_id, text in sources.items()}
+    found = {
+        notice_id: pdf
+        for notice_id, digest, pdf in session.execute(
+            select(NoticePdf.notice_id, NoticePdf.rendered_sha256, NoticePdf.pdf).where(
+                NoticePdf.notice_id.in_(sources)
+            )
+        ).tuples()
+        # Notices are never re-rendered once sent; a PDF of other text is not this notice's.
+        if digests[notice_id] == digest
+    }
+    made = {
+        notice_id: notice_pdf(text) for notice_id, text in sources.items() if notice_id not in found
+    }
+    if made:
+        engine = session.get_bind()
+        assert isinstance(engine, Engine)
+        with writers_queue(engine), unit_of_work(engine) as writer:
+            rows = [
+                {"notice_id": i, "rendered_sha256": digests[i], "pdf": pdf, "made_at": utcnow()}
+                for i, pdf in made.items()
+            ]
+            insert_ignoring_conflicts(
+                writer,
+                NoticePdf.__table__,  # type: ignore[arg-type]
+                rows,
+                conflict_columns=["notice_id"],
+                returning=["notice_id"],
+            )
+        found.update(made)
+    return found
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def notice_pdf(rendered: str) -> bytes:
-    """The printable PDF of a stored message's HTML part (kept: a sent message never changes)."""
+    """The printable PDF of a stored message's HTML part, rendered now."""
     return _pdf_of_html(notice_html(rendered))
 
 
-@lru_cache(maxsize=PDF_CACHE_SIZE)
+@lru_cache(maxsize=64)
 def _pdf_of_html(markup: str) -> bytes:
+    # Kept for notices of identical HTML (one message to several recipients).
     import weasyprint  # slow to import; only bundles need it
     from weasyprint.urls import URLFetcher
 

@@ -26,7 +26,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from registry.base import utcnow
-from registry.db import unit_of_work
+from registry.db import unit_of_work, writers_queue
 from registry.models import AuditEntry
 
 GENESIS_HASH = "0" * 64
@@ -149,7 +149,7 @@ class _GroupCommit:
     @staticmethod
     def _write(engine: Engine, batch: list[_Pending]) -> None:
         try:
-            with unit_of_work(engine) as session:
+            with writers_queue(engine), unit_of_work(engine) as session:
                 for pending in batch:
                     record(session, **pending.fields)
         except BaseException as exc:

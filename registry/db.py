@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,8 +32,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+_factories: WeakKeyDictionary[Engine, sessionmaker[Session]] = WeakKeyDictionary()
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    """The session maker of ``engine``, made once: each sessionmaker defines a Session class
+    of its own, which costs far more than a session, so one per request would be waste."""
+    factory = _factories.get(engine)
+    if factory is None:
+        # Two threads may both make one; either is as good as the other.
+        factory = _factories[engine] = sessionmaker(engine, expire_on_commit=False)
+    return factory
 
 
 @contextmanager
@@ -44,3 +55,26 @@ def unit_of_work(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def writers_queue(engine: Engine) -> Iterator[None]:
+    """Hold an exclusive lock shared by every process writing to the same SQLite file.
+
+    SQLite lets one writer in at a time and makes the others poll with growing sleeps (up to
+    a tenth of a second each), so under steady writing from two processes a writer can lose
+    the race again and again for seconds. Waiting on an operating-system file lock instead
+    queues writers and wakes the next as soon as the lock is free. PostgreSQL and in-memory
+    databases need no such thing: this does nothing for them. Not re-entrant: never hold it
+    while taking it again.
+    """
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        yield
+        return
+    with open(f"{database}-writers.lock", "a+b") as gate:
+        fcntl.flock(gate, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(gate, fcntl.LOCK_UN)

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     do not survive a restart)."""
     cookie_secure: bool = True
     """Send session cookies only over HTTPS; turn off only for local testing."""
+    web_request_threads: int = Field(default=4, ge=1, le=64)
+    """Threads serving requests in each web process; more processes (``--workers``) scale
+    further, since the threads of one process share its interpreter lock."""
 
     @field_validator("dns_nameservers", "probe_allowed_networks", "categories", mode="before")
     @classmethod

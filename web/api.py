@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from notices.bundle import case_json
@@ -58,13 +58,19 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/me", responses=ERRORS)
-def me(user: CurrentUser) -> Me:
+def _json(model: BaseModel) -> Response:
+    # Serialised here, in the handler's worker thread: a model returned to FastAPI from a
+    # synchronous handler would be validated again in a second trip to the thread pool.
+    return Response(model.model_dump_json(), media_type="application/json")
+
+
+@router.get("/me", responses=ERRORS, response_model=Me)
+async def me(user: CurrentUser) -> Me:
     """Who the token belongs to."""
     return Me(name=user.name, role=user.role.value, agency=user.agency)
 
 
-@router.get("/cases", responses=ERRORS)
+@router.get("/cases", responses=ERRORS, response_model=CaseList)
 def api_cases(
     user: CaseReader,
     state: StateDep,
@@ -74,64 +80,69 @@ def api_cases(
     age: Age = Age.ANY,
     before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     limit: Annotated[int, Query(ge=1, le=API_PAGE_MAX)] = 50,
-) -> CaseList:
+) -> Response:
     """Cases newest first; pass ``next_before`` back as ``before`` for the next page."""
     filters = CaseFilter(status=status, country=country, host=host, age=age)
     with session_factory(state.engine)() as session:
         page = list_cases(session, user, filters, before=before, limit=limit)
-    return CaseList(
-        cases=[CaseItem(**row.to_json()) for row in page.rows], next_before=page.next_before
+    return _json(
+        CaseList(
+            cases=[CaseItem(**row.to_json()) for row in page.rows], next_before=page.next_before
+        )
     )
 
 
 @router.get(
     "/cases/{case_id}",
     responses={**ERRORS, 404: {"model": ApiError, "description": "No such case visible"}},
+    response_model=dict[str, Any],
 )
-def api_case(case_id: CaseId, user: CaseReader, state: StateDep) -> dict[str, Any]:
+def api_case(case_id: CaseId, user: CaseReader, state: StateDep) -> Response:
     """One case with its timeline, notices (where each went and why) and removal checks."""
     with session_factory(state.engine)() as session:
         d = case_detail(session, user, case_id)
-        return {
-            **case_json(d.case),
-            "events": [
-                {
-                    "at": e.at.isoformat(),
-                    "kind": e.kind.value,
-                    "from_status": e.from_status.value if e.from_status else None,
-                    "to_status": e.to_status.value if e.to_status else None,
-                    "actor": e.actor,
-                    "reason": e.reason,
-                }
-                for e in d.events
-            ],
-            "notices": [
-                {
-                    "id": n.id,
-                    "kind": n.kind,
-                    "status": n.status.value,
-                    "recipient_email": n.recipient_email,
-                    "recipient_role": n.recipient_role,
-                    "partner_code": n.partner_code,
-                    "reason": n.reason,
-                    "sent_at": n.sent_at.isoformat() if n.sent_at else None,
-                }
-                for n in d.notices
-            ],
-            "checks": [
-                {
-                    "at": c.at.isoformat(),
-                    "outcome": c.outcome.value,
-                    "http_status": c.http_status,
-                    "sha256": c.sha256,
-                }
-                for c in d.checks
-            ],
-            "resolutions": [
-                {"id": r.id, "resolved_at": r.resolved_at.isoformat(), "ok": r.ok}
-                for r in d.resolutions
-            ],
-        }
+        return JSONResponse(
+            {
+                **case_json(d.case),
+                "events": [
+                    {
+                        "at": e.at.isoformat(),
+                        "kind": e.kind.value,
+                        "from_status": e.from_status.value if e.from_status else None,
+                        "to_status": e.to_status.value if e.to_status else None,
+                        "actor": e.actor,
+                        "reason": e.reason,
+                    }
+                    for e in d.events
+                ],
+                "notices": [
+                    {
+                        "id": n.id,
+                        "kind": n.kind,
+                        "status": n.status.value,
+                        "recipient_email": n.recipient_email,
+                        "recipient_role": n.recipient_role,
+                        "partner_code": n.partner_code,
+                        "reason": n.reason,
+                        "sent_at": n.sent_at.isoformat() if n.sent_at else None,
+                    }
+                    for n in d.notices
+                ],
+                "checks": [
+                    {
+                        "at": c.at.isoformat(),
+                        "outcome": c.outcome.value,
+                        "http_status": c.http_status,
+                        "sha256": c.sha256,
+                    }
+                    for c in d.checks
+                ],
+                "resolutions": [
+                    {"id": r.id, "resolved_at": r.resolved_at.isoformat(), "ok": r.ok}
+                    for r in d.resolutions
+                ],
+            }
+        )
 
 
 @router.get(

@@ -7,9 +7,12 @@ and pipeline starter. Pages are server-rendered without JavaScript; the API live
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -30,6 +33,7 @@ from web.config import WebConfig, WebState
 from web.deps import CsrfRejected, SignInRequired
 from web.intake_form import TooManyUrls
 from web.jobs import TakedownStarter, start_takedown
+from web.principals import PrincipalCache
 from web.queries import Forbidden
 from web.ratelimit import SignInThrottle
 from web.routes_actions import UploadTooLarge
@@ -74,6 +78,7 @@ def create_app(
     settings = settings or get_settings()
     config = config or WebConfig.from_settings(settings)
     app = FastAPI(
+        lifespan=_thread_budget(config.request_threads),
         title="Takedown",
         summary="Notice-and-takedown cases for analysts, liaison officers and their tools.",
         version="1",
@@ -86,6 +91,7 @@ def create_app(
         config=config,
         throttle=SignInThrottle(config.sign_in_limits),
         start_takedown=starter,
+        principals=PrincipalCache(config.principal_cache_seconds),
     )
     # Fixed paths (/cases/new) before the patterns that would swallow them (/cases/{id}).
     for router in (auth_router, actions_router, cases_router, admin_router, api_router):
@@ -104,6 +110,23 @@ def create_app(
     for error in _USER_ERRORS:
         app.add_exception_handler(error, _user_error)
     return app
+
+
+def _thread_budget(threads: int) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """A lifespan that caps the threads running request handlers at ``threads``.
+
+    Handlers are synchronous (database work), so they run in anyio's thread pool, 40 threads
+    by default. Forty CPU-bound threads share one interpreter lock: every request in flight
+    gets slower and the slowest wait longest. A few threads serve requests in arrival order
+    instead, and the rest wait their turn in the queue, which keeps the tail short.
+    """
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        yield
+
+    return lifespan
 
 
 def _is_api(request: Request) -> bool:

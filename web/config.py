@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from takedown.settings import Settings
 from web.jobs import TakedownStarter
+from web.principals import PrincipalCache
 from web.ratelimit import SignInLimits, SignInThrottle
 
 
@@ -24,6 +25,10 @@ class WebConfig:
     max_upload_bytes: int = 20 * 2**20
     max_pasted_urls: int = 2000
     page_size: int = 50
+    request_threads: int = 4
+    """Threads running request handlers in each process (see ``web.app``)."""
+    principal_cache_seconds: float = 5.0
+    """How long a token's or session's user is remembered (see ``web.principals``)."""
     sign_in_limits: SignInLimits = field(default_factory=SignInLimits)
 
     @classmethod
@@ -36,6 +41,7 @@ class WebConfig:
             signing_key=settings.signing_key.get_secret_value() if settings.signing_key else None,
             categories=tuple(settings.categories),
             default_source=settings.default_source,
+            request_threads=settings.web_request_threads,
         )
 
 
@@ -47,3 +53,4 @@ class WebState:
     config: WebConfig
     throttle: SignInThrottle
     start_takedown: TakedownStarter
+    principals: PrincipalCache

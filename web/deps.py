@@ -12,11 +12,20 @@ from typing import Annotated, Any
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from registry.db import session_factory
 from registry.models import User
-from registry.users import Principal, Role, principal, user_for_token
+from registry.users import (
+    MAX_TOKEN_LENGTH,
+    TOKEN_PREFIX,
+    Principal,
+    Role,
+    principal,
+    token_digest,
+    user_for_token,
+)
 from web.config import WebState
 from web.queries import Forbidden
 from web.security import CSRF_FIELD, csrf_valid
@@ -50,31 +59,56 @@ _bearer = HTTPBearer(
 )
 
 
-def optional_user(
+async def optional_user(
     request: Request,
     state: StateDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal | None:
-    """The enabled user behind the request's token or session, or None."""
+    """The enabled user behind the request's token or session, or None.
+
+    Async on purpose: a principal seen in the last few seconds comes from memory (see
+    :mod:`web.principals`) without a trip to a worker thread; only a lookup goes to one.
+    """
     if credentials is not None:
-        with session_factory(state.engine)() as session:
-            user = user_for_token(session, credentials.credentials)
-            if user is None:
+        token = credentials.credentials
+        if not token.startswith(TOKEN_PREFIX) or len(token) > MAX_TOKEN_LENGTH:
+            raise SignInRequired("the API token is not valid")
+        token_key = ("token", token_digest(token))
+        found = state.principals.get(token_key)
+        if found is None:
+            found = await run_in_threadpool(_token_principal, state, token)
+            if found is None:
                 raise SignInRequired("the API token is not valid")
-            return principal(user)
+            state.principals.put(token_key, found)
+        return found
     user_id = request.session.get(SESSION_USER)
     if not isinstance(user_id, int):
         return None
+    user_key = ("user", user_id)
+    found = state.principals.get(user_key)
+    if found is None:
+        found = await run_in_threadpool(_session_principal, state, user_id)
+        if found is None:
+            request.session.clear()
+            return None
+        state.principals.put(user_key, found)
+    return found
+
+
+def _token_principal(state: WebState, token: str) -> Principal | None:
+    with session_factory(state.engine)() as session:
+        user = user_for_token(session, token)
+        return principal(user) if user is not None else None
+
+
+def _session_principal(state: WebState, user_id: int) -> Principal | None:
     with session_factory(state.engine)() as session:
         row = session.execute(
             select(User.id, User.name, User.role, User.agency).where(
                 User.id == user_id, User.disabled.is_(False)
             )
         ).first()
-    if row is None:
-        request.session.clear()
-        return None
-    return Principal(row.id, row.name, Role(row.role), row.agency)
+    return Principal(row.id, row.name, Role(row.role), row.agency) if row is not None else None
 
 
 OptionalUser = Annotated[Principal | None, Depends(optional_user)]

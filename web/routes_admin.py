@@ -12,8 +12,8 @@ from registry.audit import AuditAction, recent_entries, record, verify_chain
 from registry.db import session_factory, unit_of_work
 from registry.models import Partner
 from registry.users import Role, create_user, list_users
+from web.dashboard import dashboard
 from web.deps import Admin, Auditor, CheckedForm, Dashboarder, StateDep
-from web.queries import dashboard
 from web.views import render
 
 router = APIRouter(include_in_schema=False)

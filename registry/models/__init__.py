@@ -5,7 +5,7 @@ from registry.models.cache import CacheEntry
 from registry.models.case import Case, CaseEvent, case_reference
 from registry.models.check import Check
 from registry.models.domain import AbusiveDomain
-from registry.models.notice import Notice, notice_cases
+from registry.models.notice import Notice, NoticePdf, notice_cases
 from registry.models.organisation import Contact, Organisation, Partner
 from registry.models.report import Report
 from registry.models.resolution import Evidence, Resolution
@@ -22,6 +22,7 @@ __all__ = [
     "Contact",
     "Evidence",
     "Notice",
+    "NoticePdf",
     "Organisation",
     "Partner",
     "Report",

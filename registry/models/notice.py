@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table, Text, text
+from sqlalchemy import Column, ForeignKey, Index, LargeBinary, String, Table, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.base import Base, str_enum, utcnow
@@ -50,3 +50,22 @@ class Notice(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class NoticePdf(Base):
+    """A notice's printable PDF, made on its first download and kept from then on.
+
+    Rendering takes a tenth of a second or more, and every web process and the command line
+    would otherwise make their own; kept here, every bundle of a case carries the very same
+    PDF bytes, whichever process or release of the renderer is asked later.
+    """
+
+    __tablename__ = "notice_pdfs"
+
+    notice_id: Mapped[int] = mapped_column(
+        ForeignKey("notices.id", ondelete="CASCADE"), primary_key=True
+    )
+    rendered_sha256: Mapped[str] = mapped_column(String(64))
+    """The digest of the stored message the PDF was made from."""
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    made_at: Mapped[datetime] = mapped_column(default=utcnow)

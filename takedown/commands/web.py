@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -28,9 +28,9 @@ def serve(
     ] = 1,
 ) -> None:
     """Run the web app (pages and the JSON API) with uvicorn."""
-    import uvicorn
-
     from web.app import create_app
+    from web.serving import Listen, serve_workers
+    from web.serving import serve as serve_app
 
     with errors():
         current = settings()
@@ -38,20 +38,12 @@ def serve(
         if workers > 1 and current.session_secret is None:
             # Each process would sign cookies with its own random secret.
             raise ValueError("set TAKEDOWN_SESSION_SECRET to run more than one worker")
-    # One process serves the app object; several import the factory in each process.
-    target: Any = create_app(current) if workers == 1 else "web.app:create_app"
-    uvicorn.run(
-        target,
-        factory=workers > 1,
-        workers=workers,
-        host=host,
-        port=port,
-        proxy_headers=False,
-        server_header=False,
-        # Longer than the usual proxy's idle timeout, so the proxy closes idle connections
-        # first and never sends a request on a connection we are closing.
-        timeout_keep_alive=75,
-    )
+    listen = Listen(host, port)
+    if workers == 1:
+        serve_app(create_app(current), listen)
+        return
+    # Each worker process builds the app from the settings itself.
+    raise typer.Exit(serve_workers("web.app:create_app", listen, workers))
 
 
 @users_app.command("add")

@@ -13,7 +13,7 @@ from registry.models import AuditEntry, Case, User
 from registry.users import authenticate, user_for_token
 from takedown.cli import app
 from tests.web.seed import T0, World
-from web.queries import dashboard
+from web.dashboard import dashboard
 
 runner = CliRunner()
 
