@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -37,7 +38,8 @@ from hosting.probe import ProbeLimits, Prober, build_prober
 from registry import migrate
 from registry.db import make_engine, unit_of_work
 from registry.intake.service import ingest_file
-from registry.recheck import load_targets, record_checks
+from registry.recheck import record_checks
+from registry.recheck_claims import load_targets
 from registry.tracking import TrackingPolicy
 from sandbox.generate import generate_world_dict
 from takedown.settings import DEFAULT_CATEGORIES
@@ -267,8 +269,12 @@ def main() -> None:
                         "cases opened by intake",
                         lambda: open_cases(engine, Path(settings["TAKEDOWN_SANDBOX_REPORTS"])),
                     )
+                    postmaster = postmaster_pid(server.data)
                     sandbox_cpu = cpu_seconds(process.pid)
+                    database_cpu = tree_cpu_seconds(postmaster)
                     reports = run_workers(args, server.url, folder / "sandbox.env")
+                    database_cpu = tree_cpu_seconds(postmaster) - database_cpu
+                    sandbox_cpu = cpu_seconds(process.pid) - sandbox_cpu
                     elapsed = max(r["ended"] for r in reports) - min(r["started"] for r in reports)
                     checked = sum(r["checked"] for r in reports)
                     outcomes: Counter[str] = Counter()
@@ -276,7 +282,11 @@ def main() -> None:
                         outcomes.update(report["outcomes"])
                     print(f"  recheck: {elapsed:.1f} s, checked {checked:,} of {opened:,} cases")
                     print(f"  outcomes: {dict(outcomes)}")
-                    print(f"  throughput: {checked / elapsed:,.0f} checks/s (target 2,000)")
+                    print(
+                        f"  throughput: {checked / elapsed:,.0f} checks/s (target 2,000); "
+                        f"load average {os.getloadavg()[0]:.1f} (other work on the machine "
+                        "slows the wall clock: compare CPU per check)"
+                    )
                     print(
                         "  peak RSS per recheck process: "
                         + ", ".join(f"{r['rss_mb']:.0f} MiB" for r in reports)
@@ -285,7 +295,13 @@ def main() -> None:
                     print(
                         "  CPU seconds: recheck "
                         + " + ".join(f"{r['cpu']:.1f}" for r in reports)
-                        + f", sandbox {cpu_seconds(process.pid) - sandbox_cpu:.1f}"
+                        + f", sandbox {sandbox_cpu:.1f}, database server {database_cpu:.1f}"
+                    )
+                    engine_cpu = sum(r["cpu"] for r in reports)
+                    print(
+                        f"  CPU per check: engine {per_check(engine_cpu, checked)} ms "
+                        f"(recheck processes), sandbox {per_check(sandbox_cpu, checked)} ms, "
+                        f"database server {per_check(database_cpu, checked)} ms"
                     )
                     with unit_of_work(engine) as session:
                         session.execute(text("UPDATE cases SET next_check_at = NULL"))
@@ -304,10 +320,31 @@ def main() -> None:
             stop(process)
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time used so far by process ``pid``."""
+def cpu_seconds(pid: int, *, reaped: bool = False) -> float:
+    """CPU time used so far by process ``pid`` (and by its ended children, if ``reaped``)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = sum(int(f) for f in fields[11 : 15 if reaped else 13])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of ``pid`` and of all its children, live or ended (a database server's
+    backends come and go with the connections)."""
+    total = cpu_seconds(pid, reaped=True)
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        # One that ended between the listing and the read is counted with its parent later.
+        with contextlib.suppress(FileNotFoundError):
+            total += cpu_seconds(int(child))
+    return total
+
+
+def postmaster_pid(data: Path) -> int:
+    """The database server's main process, from its data folder."""
+    return int((data / "postmaster.pid").read_text().split()[0])
+
+
+def per_check(seconds: float, checked: int) -> str:
+    return f"{1000 * seconds / max(checked, 1):.3f}"
 
 
 if __name__ == "__main__":

@@ -23,14 +23,8 @@ from flows.db import engine_for
 from hosting.probe import ProbeLimits, Prober, build_prober
 from registry.base import utcnow
 from registry.db import unit_of_work
-from registry.recheck import (
-    ProbeReport,
-    RecheckSummary,
-    RecheckTarget,
-    claim_due_cases,
-    load_targets,
-    record_checks,
-)
+from registry.recheck import ProbeReport, RecheckSummary, record_checks
+from registry.recheck_claims import RecheckTarget, claim_due_cases, load_targets
 from registry.status import CheckOutcome
 from registry.tracking import TrackingPolicy
 from takedown.settings import Settings, get_settings

@@ -1,12 +1,7 @@
-"""Rechecks in the system of record: claim the cases that are due, then record what was seen.
+"""Rechecks in the system of record: record what the probe saw, and move the cases.
 
-Several workers may recheck at once (more flows, more machines). A claim is one statement that
-pushes the claimed cases' ``next_check_at`` forward by the policy's lease and returns their ids;
-on PostgreSQL its inner select locks ``FOR UPDATE SKIP LOCKED``, so concurrent claims take
-disjoint cases; SQLite runs the one statement alone. The caller commits the claim before
-probing, so no case is probed twice in one cycle, and a worker that dies frees its cases when
-the lease runs out. :func:`record_checks` stores every check and applies
-:func:`registry.tracking.decide` to each case.
+The cases are claimed first (:mod:`registry.recheck_claims`). :func:`record_checks` stores
+every check and applies :func:`registry.tracking.decide` to each case.
 """
 
 from __future__ import annotations
@@ -15,17 +10,16 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
-from psycopg2.extras import execute_values
-from sqlalchemy import Row, Table, func, or_, select, update
+from sqlalchemy import Row, Table, func, select
 from sqlalchemy.orm import Session
 
-from registry.base import utcnow
 from registry.bulk import insert_rows
 from registry.cases import move_case
-from registry.models import Case, Check, Resolution
+from registry.models import Case, Check
+from registry.recheck_claims import traced_hosting
+from registry.recheck_write import write_tracking
 from registry.status import CaseStatus, CheckOutcome
 from registry.tracking import (
     CHECKED_STATUSES,
@@ -38,15 +32,6 @@ from registry.tracking import (
 )
 
 ACTOR = "flow:recheck"
-
-
-@dataclass(frozen=True, slots=True)
-class RecheckTarget:
-    """What the probe needs for one claimed case."""
-
-    case_id: int
-    url: str
-    expected_sha256: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,65 +96,6 @@ class RecheckSummary:
             needs_analyst=int(data["needs_analyst"]),
             closed=int(data["closed"]),
         )
-
-
-def claim_due_cases(
-    session: Session, *, policy: TrackingPolicy, limit: int, now: datetime | None = None
-) -> list[int]:
-    """Claim up to ``limit`` cases whose next check is due (never scheduled counts as due).
-
-    Their ``next_check_at`` moves to ``now + policy.claim_lease``; commit before probing.
-    """
-    now = now or utcnow()
-    due = (
-        select(Case.id)
-        .where(
-            Case.status.in_(CHECKED_STATUSES),
-            or_(Case.next_check_at.is_(None), Case.next_check_at <= now),
-        )
-        .order_by(Case.next_check_at.asc().nulls_first(), Case.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    claim = (
-        update(Case)
-        .where(Case.id.in_(due.scalar_subquery()))
-        .values(next_check_at=now + policy.claim_lease)
-        .returning(Case.id)
-        .execution_options(synchronize_session=False)
-    )
-    return sorted(session.scalars(claim))
-
-
-def load_targets(session: Session, case_ids: Sequence[int]) -> list[RecheckTarget]:
-    """The URL and confirmed digest of each case, in id order."""
-    rows = session.execute(
-        select(Case.id, Case.url, Case.content_sha256)
-        .where(Case.id.in_(case_ids))
-        .order_by(Case.id)
-    )
-    return [RecheckTarget(row.id, row.url, row.content_sha256) for row in rows]
-
-
-def traced_hosting(session: Session, case_ids: Sequence[int]) -> dict[int, TracedHosting]:
-    """The network prefix and addresses of each case's latest successful trace."""
-    latest = (
-        select(func.max(Resolution.id))
-        .where(Resolution.case_id.in_(case_ids), Resolution.ok.is_(True))
-        .group_by(Resolution.case_id)
-    )
-    rows = session.execute(
-        select(
-            Resolution.case_id,
-            Resolution.result["network"]["prefix"],
-            Resolution.result["ips"],
-        ).where(Resolution.id.in_(latest.scalar_subquery()))
-    )
-    found: dict[int, TracedHosting] = {}
-    for case_id, prefix, ips in rows:
-        addresses = tuple(str(ip) for ip in ips) if isinstance(ips, list) else ()
-        found[case_id] = TracedHosting(prefix if isinstance(prefix, str) else None, addresses)
-    return found
 
 
 _TRACKING_COLUMNS = (
@@ -244,6 +170,8 @@ def record_checks(
     insert_rows(session, checks, [_check_row(r, flow_run_id) for r in reports])
     updates: dict[int, dict[str, Any]] = {}
     moves: list[tuple[ProbeReport, Decision]] = []
+    # Only a case reported twice in one batch needs its state carried to the next report.
+    repeated = {case_id for case_id, n in Counter(r.case_id for r in reports).items() if n > 1}
     for report in sorted(reports, key=lambda r: (r.case_id, r.at)):
         summary.checked += 1
         summary.outcomes[report.outcome.value] += 1
@@ -266,6 +194,8 @@ def record_checks(
         }
         if decision.transitions:
             moves.append((report, decision))
+        if report.case_id not in repeated:
+            continue
         # A second report of the same case in one batch sees the first one's effect.
         states[report.case_id] = replace(
             state,
@@ -277,53 +207,11 @@ def record_checks(
             if report.outcome is CheckOutcome.REMOVED
             else state.last_removed_at,
         )
-    _update_tracking(session, list(updates.values()))
+    write_tracking(session, list(updates.values()))
     for report, decision in moves:
         _move(session, report, decision, actor, flow_run_id, summary)
     session.flush()
     return summary
-
-
-_TRACKING_UPDATE = """
-UPDATE cases SET
-    last_check_at = batch.last_check_at::timestamptz,
-    last_outcome = batch.last_outcome,
-    consecutive_removed = batch.consecutive_removed::integer,
-    next_check_at = batch.next_check_at::timestamptz,
-    needs_analyst = batch.needs_analyst::boolean,
-    analyst_reason = batch.analyst_reason,
-    updated_at = batch.updated_at::timestamptz
-FROM (VALUES %s) AS batch (id, last_check_at, last_outcome, consecutive_removed,
-    next_check_at, needs_analyst, analyst_reason, updated_at)
-WHERE cases.id = batch.id
-"""
-_TRACKING_FIELDS = (
-    "id",
-    "last_check_at",
-    "last_outcome",
-    "consecutive_removed",
-    "next_check_at",
-    "needs_analyst",
-    "analyst_reason",
-    "updated_at",
-)
-
-
-def _update_tracking(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Write the tracking columns of many cases: on PostgreSQL in one ``UPDATE … FROM (VALUES
-    …)`` (an executemany costs a round trip per row); on SQLite an executemany is in-process."""
-    if not rows:
-        return
-    if session.get_bind().dialect.name != "postgresql":
-        session.execute(update(Case), rows)
-        return
-    data = [
-        tuple(v.value if isinstance(v, Enum) else v for v in (row[f] for f in _TRACKING_FIELDS))
-        for row in rows
-    ]
-    # The session's own connection, so the update is part of the unit of work's transaction.
-    cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    execute_values(cursor, _TRACKING_UPDATE, data, page_size=len(data))
 
 
 def _check_row(report: ProbeReport, flow_run_id: str | None) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from flows.recheck import ProberFactory, run_recheck
 from hosting.probe import ProbeLimits
 from registry.db import unit_of_work
 from registry.models import Check
-from registry.recheck import claim_due_cases
+from registry.recheck_claims import claim_due_cases
 from registry.status import CaseStatus, CheckOutcome
 from registry.tracking import TrackingPolicy
 from tests.tracking.cases import T0, Clock, case_row, check_count, open_case, transitions
