@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Engine, select, text
 
 from bench.bench_intake import generate
+from bench.cpu import postmaster_pid, tree_cpu_seconds
 from bench.loadgen import Connection, ProtocolError
 from notices.bundle_signing import new_private_key
 from registry import migrate
@@ -188,27 +189,6 @@ def _print_plans(engine: Engine) -> None:
             print(f"  {label}: {plan}")
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and its children so far (Linux ``/proc``)."""
-    total = 0.0
-    ticks = os.sysconf("SC_CLK_TCK")
-    pids = [pid] + [int(p) for p in _children(pid)]
-    for each in pids:
-        try:
-            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
-
-
-def _children(pid: int) -> list[str]:
-    try:
-        return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return []
-
-
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -338,7 +318,8 @@ def report(latencies: dict[str, list[float]], seconds: float) -> None:
     print(f"target (no failure, p99 < 500 ms): {verdict}")
 
 
-def run(url: str, args: argparse.Namespace, folder: Path) -> None:
+def run(url: str, args: argparse.Namespace, folder: Path, database: int | None = None) -> None:
+    """The benchmark against ``url``; ``database`` is the database server's process, if any."""
     started = time.perf_counter()
     tokens, ids = build(url, args.cases, args.referred)
     took = time.perf_counter() - started
@@ -354,13 +335,18 @@ def run(url: str, args: argparse.Namespace, folder: Path) -> None:
         cold = asyncio.run(load(base, tokens, ids, args.clients, 0.0, first_pass=True))
         report(cold, time.perf_counter() - cold_started)
         print(f"steady state: {args.clients} clients for {args.seconds:.0f} s")
-        cpu_before, own_before = _cpu_seconds(server.pid), time.process_time()
+        cpu_before, own_before = tree_cpu_seconds(server.pid), time.process_time()
+        db_before = tree_cpu_seconds(database) if database else 0.0
         latencies = asyncio.run(load(base, tokens, ids, args.clients, args.seconds))
-        cpu = _cpu_seconds(server.pid) - cpu_before
+        cpu = tree_cpu_seconds(server.pid) - cpu_before
         own = time.process_time() - own_before
+        db = tree_cpu_seconds(database) - db_before if database else None
         report(latencies, args.seconds)
         served = max(len(latencies["all"]), 1)
-        for who, seconds in (("server", cpu), ("load generator", own)):
+        shares = [("server", cpu), ("load generator", own)]
+        if db is not None:
+            shares.append(("database server", db))
+        for who, seconds in shares:
             print(
                 f"{who} CPU: {seconds:.1f} s ({seconds / served * 1000:.1f} ms a request; "
                 f"{seconds / args.seconds:.0%} of one core)"
@@ -390,7 +376,7 @@ def main() -> None:
             server = TemporaryPostgres().start()
             try:
                 print("PostgreSQL")
-                run(server.url, args, folder)
+                run(server.url, args, folder, postmaster_pid(server.data))
             finally:
                 server.stop()
         else:
