@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import uvloop
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
@@ -153,14 +154,19 @@ def run_recheck(
     flow_run_id: str | None = None,
     clock: Clock = utcnow,
 ) -> RecheckSummary:
-    """:func:`recheck_due` on a fresh event loop, for callers outside one (the CLI, tests)."""
+    """:func:`recheck_due` on a fresh event loop, for callers outside one (the CLI, tests).
+
+    The loop is uvloop's: a recheck is thousands of short HTTP exchanges and timers, where
+    the standard loop's own bookkeeping costs more CPU than the probing (about a quarter
+    less CPU per check with uvloop, measured with ``bench.bench_recheck``).
+    """
     run = RecheckRun(engine, policy, batch_size, flow_run_id, clock)
 
     async def main() -> RecheckSummary:
         async with make_prober() as prober:
             return await recheck_due(run, prober, workers=workers, max_batches=max_batches)
 
-    return asyncio.run(main())
+    return uvloop.run(main())
 
 
 @task(name="recheck-batch", cache_policy=NO_CACHE)
@@ -179,7 +185,7 @@ def recheck_batch(batch_size: int, database_url: str | None = None) -> dict[str,
         async with make_prober() as prober:
             return await recheck_one_batch(run, prober)
 
-    summary = asyncio.run(main())
+    summary = uvloop.run(main())
     return summary.to_json() if summary is not None else None
 
 

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from registry.base import utcnow
 from registry.models import Case, Resolution
-from registry.tracking import CHECKED_STATUSES, TracedHosting, TrackingPolicy
+from registry.status import RECHECKED_STATUSES
+from registry.tracking import TracedHosting, TrackingPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +43,7 @@ def claim_due_cases(
     due = (
         select(Case.id)
         .where(
-            Case.status.in_(CHECKED_STATUSES),
+            Case.status.in_(RECHECKED_STATUSES),
             or_(Case.next_check_at.is_(None), Case.next_check_at <= now),
         )
         .order_by(Case.next_check_at.asc().nulls_first(), Case.id)

@@ -34,6 +34,18 @@ class CaseStatus(StrEnum):
         return self not in CaseStatus.closed_statuses()
 
 
+RECHECKED_STATUSES = (
+    CaseStatus.TRACED,
+    CaseStatus.HELD,
+    CaseStatus.NOTIFIED,
+    CaseStatus.MOVED,
+    CaseStatus.REAPPEARED,
+    CaseStatus.REMOVED,
+)
+"""Statuses whose URL the recheck probes, in a fixed order: the recheck claim names them in
+this order, so PostgreSQL can match the claim to the partial index made for it."""
+
+
 class EventKind(StrEnum):
     """What a case event records."""
 

@@ -24,10 +24,11 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from registry.lifecycle import allowed_next
+from registry.status import RECHECKED_STATUSES
 from registry.status import CaseStatus as S
 from registry.status import CheckOutcome as O
 
-CHECKED_STATUSES = frozenset({S.TRACED, S.HELD, S.NOTIFIED, S.MOVED, S.REAPPEARED, S.REMOVED})
+CHECKED_STATUSES = frozenset(RECHECKED_STATUSES)
 """Statuses whose URL the recheck probes."""
 
 CONTENT_SERVED = frozenset({O.PRESENT, O.CHANGED})

@@ -9,7 +9,10 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.base import Base, str_enum, utcnow
-from registry.status import CaseStatus, CheckOutcome, EventKind
+from registry.status import RECHECKED_STATUSES, CaseStatus, CheckOutcome, EventKind
+
+RECHECKED_PREDICATE = f"status IN ({', '.join(repr(s.value) for s in RECHECKED_STATUSES)})"
+"""The rechecked statuses as SQL, for the recheck claim's partial index."""
 
 if TYPE_CHECKING:
     from registry.models.report import Report
@@ -31,6 +34,16 @@ class Case(Base):
         # The case list pages by id within a status, and filters by age.
         Index("ix_cases_status_id", "status", "id"),
         Index("ix_cases_opened_at", "opened_at"),
+        # The recheck claim takes the most overdue rechecked cases first. Without this index
+        # PostgreSQL reads and sorts every due case for each claim of a thousand; with it, it
+        # reads about a thousand index entries. SQLite cannot declare NULLS FIRST in an index
+        # (its ascending order puts NULLs first anyway) and claims in-process: PostgreSQL only.
+        Index(
+            "ix_cases_recheck_due",
+            text("next_check_at NULLS FIRST"),
+            "id",
+            postgresql_where=text(RECHECKED_PREDICATE),
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
