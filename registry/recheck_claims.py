@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from registry.base import utcnow
@@ -32,6 +32,21 @@ class RecheckTarget:
     expected_sha256: str | None
 
 
+def due_cases(now: datetime, limit: int) -> Select[tuple[int]]:
+    """The ids of up to ``limit`` rechecked cases due at ``now``, most overdue first (never
+    scheduled counts as most overdue). Written to match the partial index
+    ``ix_cases_recheck_due`` on PostgreSQL."""
+    return (
+        select(Case.id)
+        .where(
+            Case.status.in_(RECHECKED_STATUSES),
+            or_(Case.next_check_at.is_(None), Case.next_check_at <= now),
+        )
+        .order_by(Case.next_check_at.asc().nulls_first(), Case.id)
+        .limit(limit)
+    )
+
+
 def claim_due_cases(
     session: Session, *, policy: TrackingPolicy, limit: int, now: datetime | None = None
 ) -> list[int]:
@@ -40,16 +55,7 @@ def claim_due_cases(
     Their ``next_check_at`` moves to ``now + policy.claim_lease``; commit before probing.
     """
     now = now or utcnow()
-    due = (
-        select(Case.id)
-        .where(
-            Case.status.in_(RECHECKED_STATUSES),
-            or_(Case.next_check_at.is_(None), Case.next_check_at <= now),
-        )
-        .order_by(Case.next_check_at.asc().nulls_first(), Case.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
+    due = due_cases(now, limit).with_for_update(skip_locked=True)
     claim = (
         update(Case)
         .where(Case.id.in_(due.scalar_subquery()))

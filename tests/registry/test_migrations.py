@@ -57,21 +57,9 @@ def _claim_sql(engine: Engine) -> str:
     """The recheck claim's inner select, as the claim sends it."""
     from datetime import UTC, datetime
 
-    from sqlalchemy import or_, select
+    from registry.recheck_claims import due_cases
 
-    from registry.models import Case
-    from registry.status import RECHECKED_STATUSES
-
-    now = datetime(2026, 1, 1, tzinfo=UTC)
-    due = (
-        select(Case.id)
-        .where(
-            Case.status.in_(RECHECKED_STATUSES),
-            or_(Case.next_check_at.is_(None), Case.next_check_at <= now),
-        )
-        .order_by(Case.next_check_at.asc().nulls_first(), Case.id)
-        .limit(1000)
-    )
+    due = due_cases(datetime(2026, 1, 1, tzinfo=UTC), 1000)
     return str(due.compile(engine, compile_kwargs={"literal_binds": True}))
 
 
