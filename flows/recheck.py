@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 from flows.db import engine_for
 from hosting.probe import ProbeLimits, Prober, build_prober
 from registry.base import utcnow
+from registry.collector import collector_for_long_runs
 from registry.db import unit_of_work
 from registry.recheck import ProbeReport, RecheckSummary, record_checks
 from registry.recheck_claims import RecheckTarget, claim_due_cases, load_targets
@@ -166,7 +167,8 @@ def run_recheck(
         async with make_prober() as prober:
             return await recheck_due(run, prober, workers=workers, max_batches=max_batches)
 
-    return uvloop.run(main())
+    with collector_for_long_runs():
+        return uvloop.run(main())
 
 
 @task(name="recheck-batch", cache_policy=NO_CACHE)
@@ -185,7 +187,8 @@ def recheck_batch(batch_size: int, database_url: str | None = None) -> dict[str,
         async with make_prober() as prober:
             return await recheck_one_batch(run, prober)
 
-    summary = uvloop.run(main())
+    with collector_for_long_runs():
+        summary = uvloop.run(main())
     return summary.to_json() if summary is not None else None
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import uvloop
 import yaml
 
 from sandbox.generate import GeneratorLimitError, generate_world_dict, parse_generate_spec
@@ -77,7 +78,9 @@ def up(
         plan = PortPlan(plan.dns, plan.rdap, plan.smtp, plan.inspect, content_port, plan.whois)
     sandbox = Sandbox(chosen, state_dir, ports=plan)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(sandbox, env_file, started))
+        # uvloop: the world's servers answer many thousands of requests a second in one
+        # process, and its loop costs a fraction of the standard one's CPU per request.
+        uvloop.run(_serve(sandbox, env_file, started))
 
 
 async def _serve(sandbox: Sandbox, env_file: Path, started: float) -> None:

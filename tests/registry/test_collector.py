@@ -1,4 +1,4 @@
-"""Pausing the cyclic collector during an intake leaves it as it found it, however nested."""
+"""Collector policies for bulk work leave the collector as they found it, however nested."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from registry.intake.collector import collector_paused
+from registry.collector import LONG_RUN_THRESHOLDS, collector_for_long_runs, collector_paused
 
 
 @pytest.fixture(autouse=True)
@@ -56,3 +56,25 @@ def test_overlapping_intakes_in_threads_leave_it_on() -> None:
     for thread in threads:
         thread.join()
     assert gc.isenabled()
+
+
+def test_a_long_run_collects_less_often_and_restores_the_thresholds() -> None:
+    before = gc.get_threshold()
+    with collector_for_long_runs():
+        assert gc.get_threshold() == LONG_RUN_THRESHOLDS
+        assert gc.get_freeze_count() > 0  # what existed before the run is set aside
+        with collector_for_long_runs():
+            assert gc.get_threshold() == LONG_RUN_THRESHOLDS
+        assert gc.get_threshold() == LONG_RUN_THRESHOLDS
+    assert gc.get_threshold() == before
+
+
+def test_cycles_made_during_a_long_run_are_still_collected() -> None:
+    class Node:
+        other: object
+
+    with collector_for_long_runs():
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        del a, b
+        assert gc.collect() >= 2
