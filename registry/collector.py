@@ -64,7 +64,10 @@ def collector_for_long_runs() -> Iterator[None]:
     """Freeze the objects that exist now and collect less often, for the block.
 
     The thresholds are as they were after the last such block ends (several may run in a
-    process's threads); the objects frozen stay frozen, since they existed before the run.
+    process's threads). The objects frozen stay frozen: a reference cycle among them that
+    becomes garbage later is never collected, which is fine for what a worker process imports
+    and sets up once, and why this is for processes that do this work (a flow run), not for
+    a process that lives for weeks doing everything.
     """
     global _runs, _saved_thresholds
     with _lock:
