@@ -79,10 +79,7 @@ def build(url: str, cases: int, referred: int) -> tuple[dict[str, str], list[int
                 "liaison": issue_token(session, liaison),
             }
         with engine.connect() as connection:
-            if engine.dialect.name == "postgresql":
-                connection.execute(text("ANALYZE"))
-            else:
-                connection.execute(text("ANALYZE"))
+            connection.execute(text("ANALYZE"))
         _print_plans(engine)
     finally:
         engine.dispose()
@@ -244,11 +241,12 @@ async def load(
     stop = time.monotonic() + seconds
     queue = list(ids) if first_pass else []
     address = urlsplit(base)
-    assert address.hostname is not None and address.port is not None
+    host, port = address.hostname, address.port
+    assert host is not None and port is not None
 
     async def one(number: int) -> None:
         rng = random.Random(number)
-        connection = Connection(address.hostname or "", address.port or 0, timeout=30.0)
+        connection = Connection(host, port, timeout=30.0)
         try:
             while queue if first_pass else time.monotonic() < stop:
                 role = "liaison" if rng.random() < 0.3 else "analyst"

@@ -14,7 +14,7 @@ import email.policy
 import hashlib
 import html
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from email.message import EmailMessage
 from functools import lru_cache
 from typing import Any
@@ -61,16 +61,7 @@ def stored_pdfs(session: Session, notices: Sequence[Notice]) -> dict[int, bytes]
     if not sources:
         return {}
     digests = {notice_id: _digest(text) for notice_id, text in sources.items()}
-    found = {
-        notice_id: pdf
-        for notice_id, digest, pdf in session.execute(
-            select(NoticePdf.notice_id, NoticePdf.rendered_sha256, NoticePdf.pdf).where(
-                NoticePdf.notice_id.in_(sources)
-            )
-        ).tuples()
-        # Notices are never re-rendered once sent; a PDF of other text is not this notice's.
-        if digests[notice_id] == digest
-    }
+    found = _stored(session, sources, digests)
     made = {
         notice_id: notice_pdf(text) for notice_id, text in sources.items() if notice_id not in found
     }
@@ -82,15 +73,32 @@ def stored_pdfs(session: Session, notices: Sequence[Notice]) -> dict[int, bytes]
                 {"notice_id": i, "rendered_sha256": digests[i], "pdf": pdf, "made_at": utcnow()}
                 for i, pdf in made.items()
             ]
-            insert_ignoring_conflicts(
+            stored = insert_ignoring_conflicts(
                 writer,
                 NoticePdf.__table__,  # type: ignore[arg-type]
                 rows,
                 conflict_columns=["notice_id"],
                 returning=["notice_id"],
             )
+            # Another process stored some first: theirs are the ones every bundle carries.
+            theirs = set(made) - {notice_id for (notice_id,) in stored}
+            if theirs:
+                made.update(_stored(writer, theirs, digests))
         found.update(made)
     return found
+
+
+def _stored(
+    session: Session, notice_ids: Iterable[int], digests: dict[int, str]
+) -> dict[int, bytes]:
+    """The stored PDFs of ``notice_ids`` that were made from the text whose digest is given."""
+    rows = session.execute(
+        select(NoticePdf.notice_id, NoticePdf.rendered_sha256, NoticePdf.pdf).where(
+            NoticePdf.notice_id.in_(list(notice_ids))
+        )
+    ).tuples()
+    # Notices are never re-rendered once sent; a PDF of other text is not this notice's.
+    return {notice_id: pdf for notice_id, digest, pdf in rows if digests[notice_id] == digest}
 
 
 def _digest(text: str) -> str:

@@ -53,6 +53,8 @@ def test_a_dotenv_file_in_the_working_directory_is_read(tmp_path: Path) -> None:
         ("TAKEDOWN_PROBE_ALLOWED_NETWORKS", "10.0.0.0/33"),
         ("TAKEDOWN_WHOIS_SERVERS", "=127.0.0.1:43"),
         ("TAKEDOWN_CATEGORIES", " , "),
+        ("TAKEDOWN_WEB_REQUEST_THREADS", "0"),
+        ("TAKEDOWN_WEB_REQUEST_THREADS", "many"),
     ],
 )
 def test_malformed_settings_are_refused(

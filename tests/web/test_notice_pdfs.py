@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import zipfile
 
+import pytest
 from sqlalchemy import Engine, select, update
 
 from notices.bundle import build_bundle
@@ -65,3 +67,31 @@ def test_notices_without_a_stored_message_have_no_pdf(engine: Engine, world: Wor
         session.flush()
         assert stored_pdfs(session, notices) == {}
         assert session.scalars(select(NoticePdf)).all() == []
+
+
+def test_when_another_process_stored_first_its_pdf_is_the_one_used(
+    engine: Engine, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from notices import bundle_pdf
+
+    def render_while_another_process_stores(rendered: str) -> bytes:
+        # Between this process's read and its write, another one stores its PDF.
+        with unit_of_work(engine) as other:
+            notice = other.scalars(select(Notice).where(Notice.rendered == rendered)).one()
+            other.add(
+                NoticePdf(
+                    notice_id=notice.id,
+                    rendered_sha256=hashlib.sha256(rendered.encode()).hexdigest(),
+                    pdf=b"%PDF-1.7 theirs",
+                )
+            )
+        return b"%PDF-1.7 mine"
+
+    monkeypatch.setattr(bundle_pdf, "notice_pdf", render_while_another_process_stores)
+    with unit_of_work(engine) as session:
+        notices = list(session.scalars(select(Notice).where(Notice.rendered.is_not(None))))
+        assert notices
+        pdfs = stored_pdfs(session, notices)
+    assert set(pdfs.values()) == {b"%PDF-1.7 theirs"}
+    with unit_of_work(engine) as session:
+        assert set(session.scalars(select(NoticePdf.pdf))) == {b"%PDF-1.7 theirs"}

@@ -36,8 +36,15 @@ def test_the_api_needs_a_token(live_server: LiveServer, world: World) -> None:
         response = client.get("/api/cases")
         assert response.status_code == 401
         assert response.headers["www-authenticate"] == "Bearer"
-        bad = client.get("/api/cases", headers={"Authorization": "Bearer tdk_nonsense"})
-        assert bad.status_code == 401
+        for token in (
+            "tdk_nonsense",
+            "tdk_" + "x" * 5000,
+            "ghp_" + "x" * 40,
+            world.tokens["liz"][4:],
+        ):
+            bad = client.get("/api/cases", headers={"Authorization": f"Bearer {token}"})
+            assert bad.status_code == 401, token[:20]
+            assert bad.json() == {"detail": "the API token is not valid"}
 
 
 def test_sign_in_is_audited_and_the_cookie_is_locked_down(
