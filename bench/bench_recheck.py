@@ -3,6 +3,8 @@
     .venv/bin/python -m bench.bench_recheck [--urls 100000] [--latency 0.1] [--processes 2]
         [--workers 2] [--batch-size 1000] [--concurrency 512] [--per-task-sample 300]
 
+(``--per-task-sample 0`` leaves the one-task-per-URL comparison out.)
+
 The sandbox serves the world (DNS and content hosts) in its own process, with its content
 fault delay set to ``--latency``; the cases are opened from its confirmed reports by the real
 intake into a throw-away PostgreSQL. Then ``--processes`` recheck processes (as several Prefect
@@ -303,21 +305,29 @@ def main() -> None:
                         f"(recheck processes), sandbox {per_check(sandbox_cpu, checked)} ms, "
                         f"database server {per_check(database_cpu, checked)} ms"
                     )
-                    with unit_of_work(engine) as session:
-                        session.execute(text("UPDATE cases SET next_check_at = NULL"))
-                    make = factory(settings, ProbeLimits(timeout=15))
-                    sample, seconds = per_task_rate(engine, make, args.per_task_sample)
-                    rate = sample / seconds
-                    print(
-                        f"  one Prefect task per URL: {sample} URLs in {seconds:.1f} s = "
-                        f"{rate:,.0f} checks/s; {args.urls:,} URLs would take "
-                        f"{args.urls / rate / 60:,.0f} min (extrapolated from the sample) "
-                        f"against {elapsed / 60:.1f} min in batches"
-                    )
+                    if args.per_task_sample > 0:
+                        compare_per_task(args, engine, settings, elapsed)
                 finally:
                     engine.dispose()
         finally:
             stop(process)
+
+
+def compare_per_task(
+    args: argparse.Namespace, engine: Engine, settings: dict[str, str], elapsed: float
+) -> None:
+    """The same checks as one Prefect task per URL, on a sample, extrapolated to the world."""
+    with unit_of_work(engine) as session:
+        session.execute(text("UPDATE cases SET next_check_at = NULL"))
+    make = factory(settings, ProbeLimits(timeout=15))
+    sample, seconds = per_task_rate(engine, make, args.per_task_sample)
+    rate = sample / seconds
+    print(
+        f"  one Prefect task per URL: {sample} URLs in {seconds:.1f} s = "
+        f"{rate:,.0f} checks/s; {args.urls:,} URLs would take "
+        f"{args.urls / rate / 60:,.0f} min (extrapolated from the sample) "
+        f"against {elapsed / 60:.1f} min in batches"
+    )
 
 
 def per_check(seconds: float, checked: int) -> str:
