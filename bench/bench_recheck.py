@@ -122,6 +122,13 @@ def open_cases(engine: Engine, reports: Path) -> int:
     return result.cases_opened
 
 
+def vacuum(engine: Engine) -> None:
+    """Clean up after loading the world, as autovacuum would have long before a production
+    recheck: otherwise its pass over the fresh tables would be counted as the recheck's."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM (ANALYZE) cases, resolutions"))
+
+
 def _contact(email: str, how: str) -> dict[str, Any]:
     return {"email": email, "source": "rdap:127.0.0.1", "confidence": 0.85, "how": how}
 
@@ -319,6 +326,7 @@ def main() -> None:
                         "cases opened by intake",
                         lambda: open_cases(engine, Path(settings["TAKEDOWN_SANDBOX_REPORTS"])),
                     )
+                    timed("vacuum after the bulk load", lambda: vacuum(engine))
                     postmaster = postmaster_pid(server.data)
                     sandbox_cpu = cpu_seconds(process.pid)
                     database_cpu = tree_cpu_seconds(postmaster)
