@@ -86,6 +86,11 @@ _SIMPLE_URL = re.compile(
     r"(/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*)?(\?[A-Za-z0-9\-._~!$&()*+,;=:@/?]*)?"
 )
 
+# The shape most hosts have: lower-case labels, the last one starting with a letter. Such a host
+# is no IPv4 form and no IDN (without "xn--"), its labels are valid, so the host rules leave it
+# as it is and the general path's checks can be skipped (a property test holds the two equal).
+_PLAIN_DOMAIN = re.compile(r"(?:(?!-)[a-z0-9_-]{1,63}(?<!-)\.)+[a-z](?:[a-z0-9_-]{0,62}(?<!-))?")
+
 
 def normalise_url(raw: str) -> NormalisedURL:
     """Return the canonical form of ``raw``, or raise :class:`InvalidURL` saying why not."""
@@ -104,7 +109,11 @@ def _normalise_simple(match: re.Match[str]) -> NormalisedURL:
             raise InvalidURL(f"port {port} is out of range")
         if port == DEFAULT_PORTS[scheme]:
             port = None
-    host, display_host, is_ip = _normalise_host(match.group(2))
+    host = match.group(2)
+    if _PLAIN_DOMAIN.fullmatch(host) and len(host) <= 253 and "xn--" not in host:
+        display_host, is_ip = host, False
+    else:
+        host, display_host, is_ip = _normalise_host(host)
     path_and_query = (match.group(4) or "/") + (match.group(5) or "")
     url = f"{scheme}://{host}{f':{port}' if port is not None else ''}{path_and_query}"
     if len(url) > MAX_URL_LENGTH:

@@ -45,15 +45,22 @@ Columns = dict[str, list[Any]]
 
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert ``rows`` (dicts with the same keys) into ``table``."""
-    if not rows:
+    if rows:
+        insert_columns(session, table, _columns(rows))
+
+
+def insert_columns(session: Session, table: Table, columns: Columns) -> None:
+    """Insert the rows that ``columns`` (each column's values, in row order) hold."""
+    count = _row_count(columns)
+    if not count:
         return
     dialect = _dialect(session)
-    if dialect == "postgresql" and len(rows) >= COPY_THRESHOLD:
-        _copy(session, table.name, table, _columns(rows))
-    elif dialect == "sqlite" and (columns := _with_sqlite_defaults(table, rows)) is not None:
-        _sqlite_insert(session, table, columns)
+    if dialect == "postgresql" and count >= COPY_THRESHOLD:
+        _copy(session, table.name, table, columns)
+    elif dialect == "sqlite" and (full := _with_sqlite_defaults(table, columns)) is not None:
+        _sqlite_insert(session, table, full)
     else:
-        session.execute(table.insert(), list(rows))
+        session.execute(table.insert(), _rows(columns))
 
 
 def insert_ignoring_conflicts(
@@ -72,25 +79,50 @@ def insert_ignoring_conflicts(
     """
     if not rows:
         return []
+    return insert_columns_ignoring_conflicts(
+        session,
+        table,
+        _columns(rows),
+        conflict_columns=conflict_columns,
+        conflict_where=conflict_where,
+        returning=returning,
+    )
+
+
+def insert_columns_ignoring_conflicts(
+    session: Session,
+    table: Table,
+    columns: Columns,
+    *,
+    conflict_columns: Sequence[str],
+    conflict_where: TextClause | None = None,
+    returning: Sequence[str],
+) -> list[tuple[Any, ...]]:
+    """:func:`insert_ignoring_conflicts` for rows given as columns."""
+    count = _row_count(columns)
+    if not count:
+        return []
     dialect = _dialect(session)
-    if dialect == "postgresql" and len(rows) >= COPY_THRESHOLD:
+    if dialect == "postgresql" and count >= COPY_THRESHOLD:
         # Optimistic: callers have already dropped the rows they know to exist, so a clash
         # means another writer raced us. Try the direct COPY; only on a clash pay for staging.
         try:
             with session.begin_nested():
-                return _copy_direct(session, table, _columns(rows), returning)
+                return _copy_direct(session, table, columns, returning)
         except UniqueViolation:
-            return _copy_upsert(session, table, rows, conflict_columns, conflict_where, returning)
-    if dialect == "sqlite" and (columns := _with_sqlite_defaults(table, rows)) is not None:
+            return _copy_upsert(
+                session, table, columns, conflict_columns, conflict_where, returning
+            )
+    if dialect == "sqlite" and (full := _with_sqlite_defaults(table, columns)) is not None:
         where = "" if conflict_where is None else f" WHERE {conflict_where.text}"
         conflict = f"ON CONFLICT ({', '.join(conflict_columns)}){where} DO NOTHING"
-        return _sqlite_insert(session, table, columns, conflict=conflict, returning=returning)
+        return _sqlite_insert(session, table, full, conflict=conflict, returning=returning)
     insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt: Insert = insert_fn(table).on_conflict_do_nothing(
         index_elements=list(conflict_columns), index_where=conflict_where
     )
     stmt = stmt.returning(*(table.c[name] for name in returning))
-    return [tuple(row) for row in session.execute(stmt, list(rows))]
+    return [tuple(row) for row in session.execute(stmt, _rows(columns))]
 
 
 def _dialect(session: Session) -> str:
@@ -101,20 +133,31 @@ def _columns(rows: Sequence[dict[str, Any]]) -> Columns:
     return {name: list(map(itemgetter(name), rows)) for name in rows[0]}
 
 
-def _with_sqlite_defaults(table: Table, rows: Sequence[dict[str, Any]]) -> Columns | None:
-    """The rows' columns plus the constant Python defaults an ORM insert would have added.
+def _rows(columns: Columns) -> list[dict[str, Any]]:
+    """The rows of ``columns`` as dicts again, for SQLAlchemy's own statements."""
+    names = list(columns)
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+
+
+def _row_count(columns: Columns) -> int:
+    return len(next(iter(columns.values()))) if columns else 0
+
+
+def _with_sqlite_defaults(table: Table, columns: Columns) -> Columns | None:
+    """The columns plus the constant Python defaults an ORM insert would have added.
 
     None when a missing column's default must be computed (a callable): that is left to
     SQLAlchemy, so that every path stores exactly what its plain ``insert()`` would.
     """
-    columns = _columns(rows)
+    count = _row_count(columns)
+    full = dict(columns)
     for column in table.columns:
-        if column.name in columns or column.default is None:
+        if column.name in full or column.default is None:
             continue
         if not column.default.is_scalar:
             return None
-        columns[column.name] = [column.default.arg] * len(rows)  # type: ignore[attr-defined]
-    return columns
+        full[column.name] = [column.default.arg] * count  # type: ignore[attr-defined]
+    return full
 
 
 def _copy_direct(
@@ -138,12 +181,11 @@ def _copy_direct(
 def _copy_upsert(
     session: Session,
     table: Table,
-    rows: Sequence[dict[str, Any]],
+    columns: Columns,
     conflict_columns: Sequence[str],
     conflict_where: TextClause | None,
     returning: Sequence[str],
 ) -> list[tuple[Any, ...]]:
-    columns = list(rows[0])
     staging = f"staging_{table.name}_{next(_staging_names)}"
     cursor = _cursor(session)
     column_list = ", ".join(columns)
@@ -151,7 +193,7 @@ def _copy_upsert(
         f"CREATE TEMP TABLE {staging} ON COMMIT DROP AS "  # noqa: S608 (names are ours)
         f"SELECT {column_list} FROM {table.name} WITH NO DATA"
     )
-    _copy(session, staging, table, _columns(rows))
+    _copy(session, staging, table, columns)
     where = f" WHERE {conflict_where.text}" if conflict_where is not None else ""
     cursor.execute(
         f"INSERT INTO {table.name} ({column_list}) "  # noqa: S608 (names are ours)

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, String, Table, any_, bindparam, select, te
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from registry.bulk import insert_ignoring_conflicts, insert_rows
+from registry.bulk import Columns, insert_columns, insert_columns_ignoring_conflicts
 from registry.intake.result import IntakeResult
 from registry.intake.validate import ValidReport
 from registry.models import Case, CaseEvent, Report
@@ -53,34 +53,19 @@ def store_reports(
     # A case another intake opened for the same URL meanwhile is attached to, not duplicated.
     case_ids.update(_open_cases(session, [k for k in by_key if k not in case_ids]))
 
-    report_rows = [
-        {
-            "source": r.source,
-            "report_id": r.report_id,
-            "case_id": case_ids[key],
-            "url": r.url.url,
-            "confirmed_at": r.confirmed_at,
-            "category": r.category,
-            "analyst": r.analyst,
-            "content_sha256": r.content_sha256,
-            "notes": r.notes,
-            "had_userinfo": r.url.had_userinfo,
-            "received_at": now,
-        }
-        for key, r in zip(keys, fresh, strict=True)
-    ]
-    stored = insert_ignoring_conflicts(
+    # Rows go to the database as columns: no dict per row to build and take apart again.
+    stored = insert_columns_ignoring_conflicts(
         session,
         _table(Report),
-        report_rows,
+        _report_columns(fresh, [case_ids[key] for key in keys], now),
         conflict_columns=["source", "report_id"],
         returning=["source", "report_id"],
     )
     stored_keys = {(row[0], row[1]) for row in stored}
     # Rows another intake stored between our check and our insert are duplicates too.
-    result.duplicates += len(report_rows) - len(stored_keys)
+    result.duplicates += len(fresh) - len(stored_keys)
 
-    events: list[dict[str, Any]] = []
+    events: list[tuple[int, EventKind, ValidReport]] = []
     first_of_new_case: set[str] = set()
     for key, report in zip(keys, fresh, strict=True):
         if (report.source, report.report_id) not in stored_keys:
@@ -90,15 +75,11 @@ def store_reports(
         if key in opened and key not in first_of_new_case:
             first_of_new_case.add(key)
             result.cases_opened += 1
-            events.append(
-                _event(case_id, EventKind.OPENED, actor, flow_run_id, now, report, CaseStatus.NEW)
-            )
+            events.append((case_id, EventKind.OPENED, report))
         else:
             result.reports_attached += 1
-            events.append(
-                _event(case_id, EventKind.REPORT_ATTACHED, actor, flow_run_id, now, report, None)
-            )
-    insert_rows(session, _table(CaseEvent), events)
+            events.append((case_id, EventKind.REPORT_ATTACHED, report))
+    insert_columns(session, _table(CaseEvent), _event_columns(events, actor, flow_run_id, now))
     session.flush()
 
 
@@ -159,34 +140,37 @@ def _open_new_cases(
 
     A key whose case another intake opened in the meantime is left out of the answer.
     """
-    rows = []
-    for key, reports in groups.items():
-        first = reports[0]
-        rows.append(
-            {
-                "url": first.url.url,
-                "url_sha256": key,
-                "display_url": first.url.display_url,
-                "host": first.url.host,
-                "registrable_domain": first.url.registrable_domain,
-                "status": CaseStatus.NEW,
-                "is_open": True,
-                "escalation_level": 0,
-                "needs_analyst": False,
-                "category": first.category,
-                "content_sha256": next(
-                    (r.content_sha256 for r in reports if r.content_sha256), None
-                ),
-                "trace_attempts": 0,
-                "confirmed_at": min(r.confirmed_at for r in reports),
-                "opened_at": now,
-                "updated_at": now,
-            }
-        )
-    inserted = insert_ignoring_conflicts(
+    firsts = [reports[0] for reports in groups.values()]
+    count = len(firsts)
+    inserted = insert_columns_ignoring_conflicts(
         session,
         _table(Case),
-        rows,
+        {
+            "url": [r.url.url for r in firsts],
+            "url_sha256": list(groups),
+            "display_url": [r.url.display_url for r in firsts],
+            "host": [r.url.host for r in firsts],
+            "registrable_domain": [r.url.registrable_domain for r in firsts],
+            "status": [CaseStatus.NEW] * count,
+            "is_open": [True] * count,
+            "escalation_level": [0] * count,
+            "needs_analyst": [False] * count,
+            "category": [r.category for r in firsts],
+            "content_sha256": [
+                next((r.content_sha256 for r in reports if r.content_sha256), None)
+                for reports in groups.values()
+            ],
+            "trace_attempts": [0] * count,
+            "confirmed_at": [
+                # Most URLs are reported once: no min() over a one-report group.
+                reports[0].confirmed_at
+                if len(reports) == 1
+                else min(r.confirmed_at for r in reports)
+                for reports in groups.values()
+            ],
+            "opened_at": [now] * count,
+            "updated_at": [now] * count,
+        },
         conflict_columns=["url_sha256"],
         conflict_where=text("is_open"),
         returning=["url_sha256", "id"],
@@ -194,25 +178,40 @@ def _open_new_cases(
     return {row[0]: row[1] for row in inserted}
 
 
-def _event(
-    case_id: int,
-    kind: EventKind,
+def _report_columns(reports: list[ValidReport], case_ids: list[int], now: datetime) -> Columns:
+    return {
+        "source": [r.source for r in reports],
+        "report_id": [r.report_id for r in reports],
+        "case_id": case_ids,
+        "url": [r.url.url for r in reports],
+        "confirmed_at": [r.confirmed_at for r in reports],
+        "category": [r.category for r in reports],
+        "analyst": [r.analyst for r in reports],
+        "content_sha256": [r.content_sha256 for r in reports],
+        "notes": [r.notes for r in reports],
+        "had_userinfo": [r.url.had_userinfo for r in reports],
+        "received_at": [now] * len(reports),
+    }
+
+
+def _event_columns(
+    events: list[tuple[int, EventKind, ValidReport]],
     actor: str,
     flow_run_id: str | None,
     now: datetime,
-    report: ValidReport,
-    to_status: CaseStatus | None,
-) -> dict[str, Any]:
+) -> Columns:
+    """The case events of ``events`` (case, kind, report): "opened" ones move the case to new."""
+    count = len(events)
     return {
-        "case_id": case_id,
-        "at": now,
-        "kind": kind,
-        "from_status": None,
-        "to_status": to_status,
-        "actor": actor,
-        "reason": f"report {report.source}/{report.report_id}",
-        "flow_run_id": flow_run_id,
-        "detail": None,
+        "case_id": [case_id for case_id, _, _ in events],
+        "at": [now] * count,
+        "kind": [kind for _, kind, _ in events],
+        "from_status": [None] * count,
+        "to_status": [CaseStatus.NEW if k is EventKind.OPENED else None for _, k, _ in events],
+        "actor": [actor] * count,
+        "reason": [f"report {r.source}/{r.report_id}" for _, _, r in events],
+        "flow_run_id": [flow_run_id] * count,
+        "detail": [None] * count,
     }
 
 

@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hosting.urls import (
+    _PLAIN_DOMAIN,
     _SIMPLE_URL,
     InvalidURL,
     NormalisedURL,
@@ -54,3 +55,32 @@ def test_the_fast_path_is_taken_for_plain_urls() -> None:
         "http://example.bz/?q='1'",
     ):
         assert not _SIMPLE_URL.fullmatch(tricky), tricky
+
+
+# Hosts built from labels near every edge of the plain-domain shape: upper case, digits and hex
+# forms of IPv4, "xn--" labels, leading or trailing hyphens, labels of 63 and 64 characters,
+# names around 253 characters, empty labels and a trailing dot.
+labels = st.one_of(
+    st.text("az09-_X", min_size=0, max_size=5),
+    st.sampled_from(["xn--bcher-kva", "0x7f", "1", "255", "com", "-a", "a-", "bz", "_dmarc"]),
+    st.sampled_from([60, 63, 64]).map(lambda n: "a" * n),
+)
+hosts = st.builds(
+    lambda parts, dot, pad: ".".join([*pad, *parts]) + dot,
+    st.lists(labels, min_size=1, max_size=5),
+    st.sampled_from(["", "."]),
+    st.sampled_from([[], ["b" * 63] * 3, ["c" * 62] * 4]),
+)
+
+
+@settings(max_examples=800, deadline=None)
+@given(hosts, st.sampled_from(["", "/a?b=1"]))
+def test_plain_hosts_take_the_same_path_to_the_same_url(host: str, tail: str) -> None:
+    raw = f"http://{host}{tail}"
+    assert outcome(normalise_url, raw) == outcome(_normalise_general, raw)
+
+
+def test_the_host_fast_path_is_taken_for_plain_domains_only() -> None:
+    assert _PLAIN_DOMAIN.fullmatch("files.example.bz")
+    for tricky in ("Example.bz", "1.2.3.4", "a.0x7f", "a.1bz", "a-.bz", "bz", "a.bz."):
+        assert not _PLAIN_DOMAIN.fullmatch(tricky), tricky

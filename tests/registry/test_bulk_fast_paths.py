@@ -165,3 +165,10 @@ def test_sqlite_driver_inserts_store_what_sqlalchemy_stores(count: int) -> None:
         engine.dispose()
     assert stored[0] == stored[1]
     assert len(stored[0][0]) == min(count, 7)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(TEXT, st.integers(0, 9)), min_size=1, max_size=20))
+def test_rows_given_as_columns_are_the_same_rows(rows: list[tuple[str | None, int]]) -> None:
+    dicts = [{"reason": reason, "case_id": case_id} for reason, case_id in rows]
+    assert bulk._rows(bulk._columns(dicts)) == dicts
