@@ -98,7 +98,7 @@ def _text(
     fields: dict[str, Any], name: str, plain: bool, *, required: bool, limit: int | None
 ) -> str | None:
     """The field's text, stripped; None if it is absent or blank. ``plain``: the row holds only
-    text, without control characters or line breaks (so this field's need no search)."""
+    text, without control characters or line breaks (so this field needs no search for them)."""
     value = fields.get(name)
     if isinstance(value, str):
         value = value.strip()
