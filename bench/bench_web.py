@@ -78,8 +78,8 @@ def build(url: str, cases: int, referred: int) -> tuple[dict[str, str], list[int
                 "analyst": issue_token(session, analyst),
                 "liaison": issue_token(session, liaison),
             }
-        with engine.connect() as connection:
-            connection.execute(text("ANALYZE"))
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("ANALYZE"))  # in a transaction rolled back, it was lost
         _print_plans(engine)
     finally:
         engine.dispose()
