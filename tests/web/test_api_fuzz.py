@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 import schemathesis
 from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
@@ -14,13 +13,6 @@ from tests.web.seed import World
 MAX_EXAMPLES = 30
 
 
-# schemathesis draws some choices from the `random` module inside its strategies; Hypothesis
-# warns about that only when a draw happens to move the module's state, so without this filter
-# the warning (an error under our `filterwarnings = error`) fails the test on some runs only.
-@pytest.mark.filterwarnings(
-    "ignore:Do not use the `random` module inside strategies"
-    ":hypothesis.errors.HypothesisDeprecationWarning"
-)
 def test_the_api_keeps_its_schema_and_never_fails(app: FastAPI, world: World) -> None:
     schema = schemathesis.openapi.from_asgi("/api/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
