@@ -221,6 +221,11 @@ class Zone:
             response.answer.append(dns.rrset.from_text_list(name + ".", 60, "IN", rdtype, texts))
         return response
 
+    def datagrams(self, query: dns.message.Message) -> list[dns.message.Message]:
+        """What the server sends back to ``query``, in order: its answer (a test's zone may
+        stay silent, or send something before it)."""
+        return [self.answer(query)]
+
 
 class _DnsProtocol(asyncio.DatagramProtocol):
     def __init__(self, zone: Zone, asked: list[str]) -> None:
@@ -234,8 +239,9 @@ class _DnsProtocol(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         query = dns.message.from_wire(data)
         self.asked.append(query.question[0].name.to_text())
-        if self.transport is not None:
-            self.transport.sendto(self.zone.answer(query).to_wire(), addr)
+        for message in self.zone.datagrams(query):
+            if self.transport is not None:
+                self.transport.sendto(message.to_wire(), addr)
 
 
 class DnsServer:

@@ -262,42 +262,22 @@ def test_hostile_packets_raise_nothing_but_unparsable(packet: bytes, flip: int, 
 # --- over a real socket ---------------------------------------------------------------------
 
 
-class _Forger(asyncio.DatagramProtocol):
+class _Forger(Zone):
     """Sends a forged answer (wrong id, an attacker's address) before the true one."""
 
-    def __init__(self, zone: Zone) -> None:
-        self.zone = zone
-        self.transport: asyncio.DatagramTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        query = dns.message.from_wire(data)
+    def datagrams(self, query: dns.message.Message) -> list[dns.message.Message]:
         forged = dns.message.make_response(query)
         forged.id = (query.id + 1) % 65536
         forged.answer.append(
             dns.rrset.from_text(query.question[0].name, 60, "IN", "A", "203.0.113.66")
         )
-        assert self.transport is not None
-        self.transport.sendto(forged.to_wire(), addr)
-        self.transport.sendto(self.zone.answer(query).to_wire(), addr)
+        return [forged, self.answer(query)]
 
 
 def test_a_forged_answer_is_ignored_and_the_true_one_taken() -> None:
-    zone = Zone(a={"www.example.org": ["192.0.2.1"]})
-
-    async def run() -> StubAnswer | None:
-        transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
-            lambda: _Forger(zone), local_addr=("127.0.0.1", 0)
-        )
-        try:
-            port = transport.get_extra_info("sockname")[1]
-            return await ask(("127.0.0.1", port), "www.example.org", 1, 2.0)
-        finally:
-            transport.close()
-
-    assert asyncio.run(run()) == StubAnswer(addresses=["192.0.2.1"])
+    with DnsServer(_Forger(a={"www.example.org": ["192.0.2.1"]})) as server:
+        answer = asyncio.run(ask(("127.0.0.1", server.port), "www.example.org", 1, 2.0))
+    assert answer == StubAnswer(addresses=["192.0.2.1"])
 
 
 class _FailsFirst(Zone):
@@ -323,20 +303,17 @@ def test_an_unsure_quick_answer_is_asked_again_through_dnspython() -> None:
     assert (answer.status, answer.addresses) == (DnsStatus.OK, ["192.0.2.1"])
 
 
-def test_a_silent_nameserver_is_a_timeout() -> None:
-    async def run() -> DnsStatus:
-        loop = asyncio.get_running_loop()
-        transport, _ = await loop.create_datagram_endpoint(
-            asyncio.DatagramProtocol, local_addr=("127.0.0.1", 0)
-        )
-        try:
-            port = transport.get_extra_info("sockname")[1]
-            resolver = ProbeResolver.from_setting(f"127.0.0.1:{port}", lifetime=0.9)
-            return (await resolver.resolve_host("www.example.org")).status
-        finally:
-            transport.close()
+class _Silent(Zone):
+    """Never answers."""
 
-    assert asyncio.run(run()) is DnsStatus.TIMEOUT
+    def datagrams(self, query: dns.message.Message) -> list[dns.message.Message]:
+        return []
+
+
+def test_a_silent_nameserver_is_a_timeout() -> None:
+    with DnsServer(_Silent()) as server:
+        resolver = ProbeResolver.from_setting(server.nameservers, lifetime=0.9)
+        assert asyncio.run(resolver.resolve_host("www.example.org")).status is DnsStatus.TIMEOUT
 
 
 @settings(max_examples=20, deadline=None, database=None, suppress_health_check=list(HealthCheck))
