@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from registry import migrate
 from registry.db import make_engine, unit_of_work
 from registry.intake.service import ingest_file
-from takedown.settings import DEFAULT_CATEGORIES
+from settings import DEFAULT_CATEGORIES
 from tests.support.postgres import TemporaryPostgres
 
 

@@ -44,7 +44,7 @@ from registry.recheck import record_checks
 from registry.recheck_claims import load_targets
 from registry.tracking import TrackingPolicy
 from sandbox.generate import generate_world_dict
-from takedown.settings import DEFAULT_CATEGORIES
+from settings import DEFAULT_CATEGORIES
 from tests.support.postgres import TemporaryPostgres
 
 START_LIMIT = 300.0  # seconds to wait for a 100,000-URL sandbox

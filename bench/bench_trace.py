@@ -32,7 +32,7 @@ from hosting.limits import Limits
 from hosting.resolution import Target
 from hosting.urls import normalise_url
 from registry.trace_sources import TraceSources
-from takedown.settings import Settings
+from settings import Settings
 
 PROVIDERS = 100
 DOMAINS = 1000

@@ -50,7 +50,7 @@ from registry.models import (
 )
 from registry.status import CaseStatus, CheckOutcome, EventKind, NoticeStatus
 from registry.users import create_user, issue_token
-from takedown.settings import DEFAULT_CATEGORIES
+from settings import DEFAULT_CATEGORIES
 from tests.support.postgres import TemporaryPostgres
 
 AGENCY = "nl-hotline"

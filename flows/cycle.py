@@ -24,9 +24,9 @@ from flows.deliver import deliver_flow
 from flows.escalate import escalate_flow
 from flows.notify import directory_path, notify_flow
 from flows.recheck import prober_factory, run_recheck, summary_markdown, tracking_policy
-from flows.trace import trace_flow
+from flows.tracing import trace_flow
 from registry.recheck import RecheckSummary
-from takedown.settings import get_settings
+from settings import get_settings
 
 DEFAULT_BATCH = 500
 RECHECK_WORKERS = 2

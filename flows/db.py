@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 
 from registry import migrate
 from registry.db import make_engine
-from takedown.settings import get_settings
+from settings import get_settings
 
 
 def engine_for(url: str | None = None) -> Engine:

@@ -35,7 +35,7 @@ from registry.outbox import (
     start_attempt,
 )
 from registry.status import NoticeStatus
-from takedown.settings import get_settings
+from settings import get_settings
 
 DEFAULT_BATCH = 200
 

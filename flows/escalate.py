@@ -18,7 +18,7 @@ from flows.notify import composer_for, directory_path
 from registry.base import utcnow
 from registry.db import unit_of_work
 from registry.escalating import ACTOR, escalate_cases, ladder_case_ids
-from takedown.settings import get_settings
+from settings import get_settings
 
 DEFAULT_BATCH = 500
 

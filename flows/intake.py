@@ -13,7 +13,7 @@ from prefect.runtime import flow_run
 from flows.db import engine_for
 from registry.db import unit_of_work
 from registry.intake.service import ingest_file
-from takedown.settings import get_settings
+from settings import get_settings
 
 
 @task(name="ingest-reports", cache_policy=NO_CACHE)

@@ -21,7 +21,7 @@ from notices.message import NoticeComposer
 from registry.base import utcnow
 from registry.db import unit_of_work
 from registry.notifying import notify_cases, waiting_case_ids
-from takedown.settings import get_settings
+from settings import get_settings
 
 ACTOR = "flow:notify"
 DEFAULT_BATCH = 500

@@ -29,7 +29,7 @@ from registry.recheck import ProbeReport, RecheckSummary, record_checks
 from registry.recheck_claims import RecheckTarget, claim_due_cases, load_targets
 from registry.status import CheckOutcome
 from registry.tracking import TrackingPolicy
-from takedown.settings import Settings, get_settings
+from settings import Settings, get_settings
 
 ProberFactory = Callable[[], Prober]
 """Builds a prober; called inside the event loop that will use it."""

@@ -25,7 +25,7 @@ LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
 
 class SourceSettings(Protocol):
-    """The settings a trace reads (``takedown.settings.Settings`` has them)."""
+    """The settings a trace reads (``settings.Settings`` has them)."""
 
     @property
     def dns_nameservers(self) -> list[str]: ...

@@ -15,7 +15,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
 
 from registry import migrate
 from registry.db import make_engine
-from takedown.settings import Settings, get_settings
+from settings import Settings, get_settings
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
 

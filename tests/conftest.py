@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from registry import migrate
 from registry.db import make_engine
-from takedown.settings import get_settings
+from settings import get_settings
 from tests.support.postgres import PostgresUnavailable, TemporaryPostgres
 
 REPO = Path(__file__).resolve().parent.parent

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from takedown.settings import DEFAULT_CATEGORIES, Settings
+from settings import DEFAULT_CATEGORIES, Settings
 
 
 def test_defaults_are_the_embedded_setup() -> None:

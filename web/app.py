@@ -26,7 +26,7 @@ from registry.db import make_engine
 from registry.intake.reader import UnreadableFile
 from registry.lifecycle import IllegalTransition
 from registry.users import InvalidUser, UserNotFound
-from takedown.settings import Settings, get_settings
+from settings import Settings, get_settings
 from web.api import router as api_router
 from web.case_actions import ReasonRequired
 from web.config import WebConfig, WebState

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
-from takedown.settings import Settings
+from settings import Settings
 from web.jobs import TakedownStarter
 from web.principals import PrincipalCache
 from web.ratelimit import SignInLimits, SignInThrottle

@@ -2,7 +2,7 @@
 
 The app calls :func:`start_takedown` once per intake with the ids of the cases it touched; the
 work runs in a background thread so the analyst's page returns at once. The pipeline is the
-main job after intake (``flows.takedown.pipeline_flow``: trace, notify, deliver); it takes
+main job after intake (``flows.run.pipeline_flow``: trace, notify, deliver); it takes
 every case due, the new ones included.
 """
 
@@ -23,7 +23,7 @@ def start_takedown(case_ids: Sequence[int]) -> None:
     ids = sorted(set(case_ids))
     if not ids:
         return
-    from flows.takedown import pipeline_flow  # imported late: Prefect is heavy to import
+    from flows.run import pipeline_flow  # imported late: Prefect is heavy to import
 
     thread = threading.Thread(
         target=_run, args=(pipeline_flow, ids), name="takedown-pipeline", daemon=True

@@ -42,7 +42,7 @@ def _url() -> str:
     url = context.config.get_main_option("sqlalchemy.url")
     if url:
         return url
-    from takedown.settings import get_settings
+    from settings import get_settings
 
     return get_settings().database_url
 

@@ -34,9 +34,9 @@ from registry.db import make_engine
 from registry.escalation import LADDER_STATUSES, LEVEL_ANALYST
 from registry.models import Case, Notice
 from registry.status import CaseStatus, NoticeStatus
+from settings import get_settings
 from takedown.app import app
 from takedown.clikit import JsonOption, errors, print_json
-from takedown.settings import get_settings
 
 if TYPE_CHECKING:  # the sandbox loads only when the demo runs
     from sandbox.testing import SandboxHandle
@@ -217,7 +217,7 @@ def run_demo_in(
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     from flows.cycle import tracking_cycle_flow  # Prefect loads only when the demo runs
-    from flows.takedown import takedown_flow
+    from flows.run import takedown_flow
 
     start = time.monotonic() if started is None else started
     deadline = start + timings.time_limit_seconds

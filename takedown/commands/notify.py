@@ -103,7 +103,7 @@ def run(
     """The main job: take in reports, trace, notify and deliver, in one flow."""
     with errors():
         from flows.notify import directory_path
-        from flows.takedown import takedown_flow
+        from flows.run import takedown_flow
 
         directory_path()
         if not path.is_file():

@@ -88,7 +88,7 @@ def trace(
 ) -> None:
     """Trace every case waiting for it (new, moved, or failed and due again)."""
     with errors():
-        from flows.trace import trace_flow  # Prefect loads only when a flow runs
+        from flows.tracing import trace_flow  # Prefect loads only when a flow runs
 
         get_settings()  # invalid settings fail here, as one line
         total = trace_flow(limit=limit)

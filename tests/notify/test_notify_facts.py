@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flows.takedown import run_markdown
+from flows.run import run_markdown
 from registry.models import Case, Report
 from registry.notify_facts import _Overrides, classification_for, facts_from_rows
 from registry.status import CaseStatus

@@ -12,14 +12,14 @@ from sqlalchemy import select
 
 from flows.deliver import deliver_flow
 from flows.notify import notify_flow
-from flows.takedown import takedown_flow
+from flows.run import takedown_flow
 from registry.base import utcnow
 from registry.db import make_engine, unit_of_work
 from registry.models import Case
 from registry.notifying import clear_case
 from registry.status import CaseStatus
 from sandbox.testing import running_sandbox
-from takedown.settings import get_settings
+from settings import get_settings
 from tests.notify.sandbox_mail import (
     as_expected,
     parsed,

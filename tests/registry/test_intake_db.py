@@ -13,7 +13,7 @@ from registry.db import unit_of_work
 from registry.intake.service import IntakeResult, ingest_file
 from registry.models import Case, CaseEvent, Report
 from registry.status import CaseStatus, EventKind
-from takedown.settings import DEFAULT_CATEGORIES
+from settings import DEFAULT_CATEGORIES
 
 HEADER = "report_id,url,confirmed_at,category,source,analyst,content_sha256,notes\n"
 DIGEST = "ab" * 32

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from registry.intake import validate
 from registry.intake.validate import RowRejected, ValidReport, validate_report
-from takedown.settings import DEFAULT_CATEGORIES
+from settings import DEFAULT_CATEGORIES
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 # Control characters, line breaks, blanks that strip() removes and isprintable() refuses.

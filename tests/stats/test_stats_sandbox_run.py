@@ -8,11 +8,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from flows.takedown import takedown_flow
+from flows.run import takedown_flow
 from registry.db import make_engine, unit_of_work
 from registry.stats import compute_stats
 from sandbox.testing import running_sandbox
-from takedown.settings import get_settings
+from settings import get_settings
 from tests.notify.sandbox_mail import received_messages
 from tests.notify.world_notices import expected_mails, serving_network
 

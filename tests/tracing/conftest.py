@@ -12,7 +12,7 @@ from registry.trace_sources import TraceSources
 from sandbox.testing import EXAMPLE_WORLD, SandboxHandle, running_sandbox
 from sandbox.world import World
 from sandbox.world_load import load_world
-from takedown.settings import Settings, get_settings
+from settings import Settings, get_settings
 
 QUICK_LIMITS = Limits(
     timeouts=SourceTimeouts(dns=0.5, rdap=1.0, whois=1.0),
@@ -67,7 +67,7 @@ def prefect_harness() -> Iterator[None]:
 
     # Prefect binds its console log handler to the standard error of the moment it is first
     # imported; importing the flow here keeps that from being a test runner's short-lived one.
-    import flows.trace  # noqa: F401
+    import flows.tracing  # noqa: F401
 
     with prefect_test_harness():
         yield

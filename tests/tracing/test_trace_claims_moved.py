@@ -12,7 +12,7 @@ from registry.intake.service import ingest_file
 from registry.models import CacheEntry, Case
 from registry.status import CaseStatus
 from registry.trace_claims import claim_cases
-from takedown.settings import DEFAULT_CATEGORIES
+from settings import DEFAULT_CATEGORIES
 
 REPORTS = (
     "report_id,url,confirmed_at,category,source\n"

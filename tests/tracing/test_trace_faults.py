@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, select
 
-from flows.trace import trace_flow
+from flows.tracing import trace_flow
 from registry.base import utcnow
 from registry.db import make_engine, unit_of_work
 from registry.models import Case, CaseEvent, Resolution

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from notices.bundle_signing import new_private_key
-from takedown.settings import Settings
+from settings import Settings
 from tests.web.seed import World, build_world
 from web.app import create_app
 from web.config import WebConfig

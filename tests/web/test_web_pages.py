@@ -69,7 +69,7 @@ def test_sign_in_is_audited_and_the_cookie_is_locked_down(
 
 
 def test_the_session_cookie_is_secure_unless_turned_off(engine: Engine, world: World) -> None:
-    from takedown.settings import Settings
+    from settings import Settings
     from web.app import create_app
 
     app = create_app(Settings(cookie_secure=True, session_secret="s" * 40), engine=engine)

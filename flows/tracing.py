@@ -17,7 +17,7 @@ from flows import summaries
 from flows.db import engine_for
 from registry.trace_run import DEFAULT_BATCH, trace_batch
 from registry.trace_sources import TraceSources
-from takedown.settings import get_settings
+from settings import get_settings
 
 ACTOR = "flow:trace"
 
@@ -92,4 +92,4 @@ def trace_flow(
 
 
 trace = trace_flow
-"""The same flow under its Prefect name (the web app starts it as ``flows.trace.trace``)."""
+"""The same flow under its Prefect name (the web app starts it as ``flows.tracing.trace``)."""

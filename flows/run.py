@@ -20,10 +20,10 @@ from prefect.runtime import flow_run
 from flows.db import engine_for
 from flows.deliver import deliver_flow
 from flows.notify import directory_path, notify_flow
-from flows.trace import trace_flow
+from flows.tracing import trace_flow
 from registry.db import unit_of_work
 from registry.intake.service import ingest_file
-from takedown.settings import get_settings
+from settings import get_settings
 
 Reports = str | list[dict[str, Any]]
 
