@@ -25,14 +25,14 @@ from sqlalchemy import Engine, Table, func, select
 from bench.bench_render import EXAMPLE, free_port, start_relay
 from flows.deliver import deliver_batch
 from notices.directory import load_directory
-from notices.message import NoticeComposer, RenderedNotice
+from notices.mail.message import NoticeComposer, RenderedNotice
 from notices.routing import PlannedNotice
-from notices.smtp import SmtpSettings, SmtpTimeouts, SmtpTransport
+from notices.transport.smtp import SmtpSettings, SmtpTimeouts, SmtpTransport
 from registry import migrate
-from registry.bulk import insert_rows
+from registry.bulk.writes import insert_rows
 from registry.db import make_engine, unit_of_work
 from registry.models import Case, Notice, Report, Resolution
-from registry.notifying import notify_cases
+from registry.notifying.service import notify_cases
 from registry.status import CaseStatus, NoticeStatus
 from tests.support.postgres import TemporaryPostgres
 

@@ -36,14 +36,14 @@ from sqlalchemy import Engine, text
 
 from bench.cpu import cpu_seconds, postmaster_pid, tree_cpu_seconds
 from flows.recheck import ProberFactory, probe_targets, run_recheck
-from hosting.probe import ProbeLimits, Prober, build_prober
+from hosting.probe.prober import ProbeLimits, Prober, build_prober
 from registry import migrate
 from registry.db import make_engine, unit_of_work
 from registry.intake.service import ingest_file
-from registry.recheck import record_checks
-from registry.recheck_claims import load_targets
-from registry.tracking import TrackingPolicy
-from sandbox.generate import generate_world_dict
+from registry.tracking.claims import load_targets
+from registry.tracking.decide import TrackingPolicy
+from registry.tracking.service import record_checks
+from sandbox.world.generate import generate_world_dict
 from settings import DEFAULT_CATEGORIES
 from tests.support.postgres import TemporaryPostgres
 

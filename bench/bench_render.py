@@ -19,13 +19,13 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from notices.delivery import DeliveryOutcome, OutgoingMail
 from notices.directory import Directory, load_directory
 from notices.facts import AbuseContact, CaseFacts, CaseUrl, Network
 from notices.kinds import Circumstance
-from notices.message import NoticeComposer, RenderedNotice
+from notices.mail.message import NoticeComposer, RenderedNotice
 from notices.routing import PlannedNotice, plan_notices
-from notices.smtp import SmtpSettings, SmtpTimeouts, SmtpTransport
+from notices.transport.outcome import DeliveryOutcome, OutgoingMail
+from notices.transport.smtp import SmtpSettings, SmtpTimeouts, SmtpTransport
 from notices.xarf import validate_report
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "notices" / "data" / "directory.example.yaml"

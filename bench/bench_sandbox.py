@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import dns.message
 
-from sandbox.generate import generate_world_dict, parse_generate_spec
+from sandbox.world.generate import generate_world_dict, parse_generate_spec
 
 START_LIMIT = 120.0  # seconds: give up waiting for the sandbox after this
 PHASE_LIMIT = 30.0  # seconds: no measuring phase runs longer than this

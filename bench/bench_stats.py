@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from registry import migrate
-from registry.blocklist import BlocklistFormat, render_blocklist
-from registry.bulk import insert_rows
+from registry.bulk.writes import insert_rows
 from registry.db import make_engine, unit_of_work
 from registry.models import Case, CaseEvent
-from registry.stats import compute_stats
+from registry.reporting.blocklist import BlocklistFormat, render_blocklist
+from registry.reporting.stats import compute_stats
 from registry.status import CaseStatus, EventKind
 from takedown.charts import removal_time_chart
 from tests.support.postgres import TemporaryPostgres

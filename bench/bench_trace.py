@@ -27,12 +27,12 @@ import dns.resolver
 import uvloop
 from whois.parser import WhoisEntry
 
-from hosting.cache import MemoryCache
-from hosting.limits import Limits
-from hosting.resolution import Target
-from hosting.urls import normalise_url
-from registry.trace_sources import TraceSources
+from hosting.common.cache import MemoryCache
+from hosting.common.limits import Limits
+from hosting.trace.resolution import Target
+from registry.tracing.sources import TraceSources
 from settings import Settings
+from urls.normalise import normalise_url
 
 PROVIDERS = 100
 DOMAINS = 1000
@@ -44,10 +44,10 @@ REFERRAL = re.compile(r"(?im)^\s*(?:registrar whois server|referralserver|whois)
 
 def serve_world(urls: int, latency: float, conn: Connection) -> None:
     """The sandbox process: serve the generated world until told to stop."""
-    from sandbox.generate import generate_world_dict
     from sandbox.testing import running_sandbox
-    from sandbox.world import FaultPlan
-    from sandbox.world_load import world_from_dict
+    from sandbox.world.generate import generate_world_dict
+    from sandbox.world.load import world_from_dict
+    from sandbox.world.model import FaultPlan
 
     # The generator puts 20 URLs on a domain; ask for twice the URLs to get 1,000 domains,
     # then keep the first `urls` (URL u lies on domain u mod 1,000, so every domain has some).
@@ -159,7 +159,7 @@ def main() -> None:
             f"{args.latency_ms:.0f} ms per DNS/RDAP/WHOIS answer, own process "
             f"(started in {time.perf_counter() - started:.1f} s)"
         )
-        # The event loop the engine's trace runs on (registry.trace_run).
+        # The event loop the engine's trace runs on (registry.tracing.run).
         elapsed, found, queries = uvloop.run(trace_all(env, urls, args.concurrency))
         print(
             f"trace (engine, one batch, {args.concurrency} URLs at once): {elapsed:.2f} s, "

@@ -35,7 +35,7 @@ from sqlalchemy import Engine, select, text
 from bench.bench_intake import generate
 from bench.cpu import postmaster_pid, tree_cpu_seconds
 from bench.loadgen import Connection, ProtocolError
-from notices.bundle_signing import new_private_key
+from records.signing import new_private_key
 from registry import migrate
 from registry.db import make_engine, unit_of_work
 from registry.intake.service import ingest_file
@@ -166,7 +166,7 @@ def _message(variant: int) -> str:
 
 
 def _print_plans(engine: Engine) -> None:
-    # The SQL that web.queries.list_cases and registry.referrals generate, written out.
+    # The SQL that registry.queries.list_cases and registry.referrals generate, written out.
     explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
     queries = {
         "all, newest first": "SELECT id FROM cases WHERE id < 50000 ORDER BY id DESC LIMIT 51",

@@ -25,7 +25,7 @@ from flows.escalate import escalate_flow
 from flows.notify import directory_path, notify_flow
 from flows.recheck import prober_factory, run_recheck, summary_markdown, tracking_policy
 from flows.tracing import trace_flow
-from registry.recheck import RecheckSummary
+from registry.tracking.service import RecheckSummary
 from settings import get_settings
 
 DEFAULT_BATCH = 500

@@ -1,6 +1,7 @@
 """The delivery flow: due notices leave the outbox over one SMTP connection per batch (or as
-``.eml`` files without a relay). The exactly-once protocol is :mod:`registry.outbox`'s; this
-module only drives it: claim (committed), then per message intent, send, outcome.
+``.eml`` files without a relay). The exactly-once protocol is
+:mod:`registry.delivery.outbox`'s; this module only drives it: claim (committed), then per
+message intent, send, outcome.
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ from sqlalchemy import Engine
 
 from flows import summaries
 from flows.db import engine_for
-from notices.delivery import DeliveryOutcome, MailTransport
-from notices.transport import transport_from_settings
+from notices.transport.choice import transport_from_settings
+from notices.transport.outcome import DeliveryOutcome, MailTransport
 from registry.base import utcnow
 from registry.db import session_factory, unit_of_work
-from registry.outbox import (
+from registry.delivery.outbox import (
     ClaimedNotice,
     DeliveryPolicy,
     claim_due,

@@ -1,6 +1,7 @@
 """The daily digest: the takedown figures published as Prefect artifacts (markdown and a table).
 
-Thin: the figures come from :func:`registry.stats.compute_stats`; this module only words them.
+Thin: the figures come from :func:`registry.reporting.stats.compute_stats`; this module only
+words them.
 Schedule it daily (``prefect.yaml``); ``period_days`` sets how far back the cases go.
 """
 
@@ -17,8 +18,8 @@ from prefect.cache_policies import NO_CACHE
 from flows.db import engine_for
 from registry.base import utcnow
 from registry.db import unit_of_work
-from registry.stats import compute_stats
-from registry.stats_figures import format_duration
+from registry.reporting.figures import format_duration
+from registry.reporting.stats import compute_stats
 
 DIGEST_KEY = "takedown-digest"
 TABLE_KEY = "takedown-removal-times"

@@ -1,7 +1,7 @@
 """The escalate flow: take the reminder, escalation and analyst steps that are due, in batches.
 
-Thin: the ladder and its notices are :mod:`registry.escalating`'s. One task per batch of case
-ids; the notices it queues leave with the next delivery run, inside the sending window.
+Thin: the ladder and its notices are :mod:`registry.escalation.service`'s. One task per batch of
+case ids; the notices it queues leave with the next delivery run, inside the sending window.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from flows.db import engine_for
 from flows.notify import composer_for, directory_path
 from registry.base import utcnow
 from registry.db import unit_of_work
-from registry.escalating import ACTOR, escalate_cases, ladder_case_ids
+from registry.escalation.service import ACTOR, escalate_cases, ladder_case_ids
 from settings import get_settings
 
 DEFAULT_BATCH = 500

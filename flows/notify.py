@@ -1,7 +1,7 @@
 """The notify flow: every case waiting for notices, in batches; the notices land in the outbox.
 
-Thin: planning, grouping, rendering and storing are :mod:`registry.notifying`'s. One task per
-batch of case ids; the directory is loaded and the templates compiled once per process.
+Thin: planning, grouping, rendering and storing are :mod:`registry.notifying.service`'s. One task
+per batch of case ids; the directory is loaded and the templates compiled once per process.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from prefect.runtime import flow_run
 from flows import summaries
 from flows.db import engine_for
 from notices.directory import Directory, load_directory
-from notices.message import NoticeComposer
+from notices.mail.message import NoticeComposer
 from registry.base import utcnow
 from registry.db import unit_of_work
-from registry.notifying import notify_cases, waiting_case_ids
+from registry.notifying.service import notify_cases, waiting_case_ids
 from settings import get_settings
 
 ACTOR = "flow:notify"

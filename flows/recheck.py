@@ -21,14 +21,14 @@ from prefect.runtime import flow_run
 from sqlalchemy import Engine
 
 from flows.db import engine_for
-from hosting.probe import ProbeLimits, Prober, build_prober
+from hosting.probe.prober import ProbeLimits, Prober, build_prober
 from registry.base import utcnow
-from registry.collector import collector_for_long_runs
+from registry.bulk.collector import collector_for_long_runs
 from registry.db import unit_of_work
-from registry.recheck import ProbeReport, RecheckSummary, record_checks
-from registry.recheck_claims import RecheckTarget, claim_due_cases, load_targets
 from registry.status import CheckOutcome
-from registry.tracking import TrackingPolicy
+from registry.tracking.claims import RecheckTarget, claim_due_cases, load_targets
+from registry.tracking.decide import TrackingPolicy
+from registry.tracking.service import ProbeReport, RecheckSummary, record_checks
 from settings import Settings, get_settings
 
 ProberFactory = Callable[[], Prober]

@@ -15,8 +15,8 @@ from prefect.runtime import flow_run
 
 from flows import summaries
 from flows.db import engine_for
-from registry.trace_run import DEFAULT_BATCH, trace_batch
-from registry.trace_sources import TraceSources
+from registry.tracing.run import DEFAULT_BATCH, trace_batch
+from registry.tracing.sources import TraceSources
 from settings import get_settings
 
 ACTOR = "flow:trace"

@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
-from notices.addresses import InvalidAddress, validate_address, validate_domain
 from notices.kinds import Circumstance, NoticeKind
+from notices.mail.addresses import InvalidAddress, validate_address, validate_domain
 from notices.yamlfile import YamlSyntaxError, load_strict_yaml
 
 MAX_DIRECTORY_BYTES = 1_000_000

@@ -5,7 +5,7 @@ that can come from WHOIS, RDAP or DNS is hostile input and is tamed on the way i
 format characters (CR/LF, bidi overrides, zero-width marks) become spaces, runs of whitespace are
 collapsed and the text is capped, so a 10,000-character WHOIS "name" arrives as a short, single
 line of text. Such text is only ever passed to templates as a value, never as template source, and
-never reaches a mail header (see :mod:`notices.message`).
+never reaches a mail header (see :mod:`notices.mail.message`).
 """
 
 from __future__ import annotations

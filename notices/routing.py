@@ -24,10 +24,10 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
 
-from notices.addresses import InvalidAddress, validate_address
 from notices.directory import Directory, Partner
 from notices.facts import AbuseContact, CaseFacts, NoticeItem, clean_text, notice_items
 from notices.kinds import Circumstance, NoticeKind, Role
+from notices.mail.addresses import InvalidAddress, validate_address
 
 DEFAULT_LANGUAGE = "en"
 
@@ -45,7 +45,7 @@ class PlannedNotice(BaseModel):
     kind: NoticeKind
     role: Role
     recipient_address: str
-    """Validated by :func:`notices.addresses.validate_address` at planning time."""
+    """Validated by :func:`notices.mail.addresses.validate_address` at planning time."""
     recipient_name: str | None
     language: str
     """The recipient's preferred language; rendering falls back to English if needed."""

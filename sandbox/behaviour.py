@@ -7,9 +7,9 @@ A party that already has a change under way for a URL ignores reminders about it
 
 from __future__ import annotations
 
-from sandbox.index import Party
 from sandbox.state import Forwarding, Move, Removal, Reupload, Suspension, WorldState
-from sandbox.world import Network, Partner, Registrar
+from sandbox.world.index import Party
+from sandbox.world.model import Network, Partner, Registrar
 
 
 class NoticeBehaviour:

@@ -7,7 +7,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from sandbox.rdap_server import RdapService
+from sandbox.servers.rdap import RdapService
 
 PUBLICATION = "2026-01-01T00:00:00Z"
 

@@ -13,11 +13,11 @@ import typer
 import uvloop
 import yaml
 
-from sandbox.generate import GeneratorLimitError, generate_world_dict, parse_generate_spec
 from sandbox.runner import PortPlan, Sandbox, whois_services
 from sandbox.testing import EXAMPLE_WORLD
-from sandbox.world import World, WorldError
-from sandbox.world_load import load_world, world_from_dict
+from sandbox.world.generate import GeneratorLimitError, generate_world_dict, parse_generate_spec
+from sandbox.world.load import load_world, world_from_dict
+from sandbox.world.model import World, WorldError
 
 sandbox_app = typer.Typer(
     name="sandbox",

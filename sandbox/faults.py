@@ -12,7 +12,7 @@ import socket
 import struct
 from enum import Enum
 
-from sandbox.world import FaultPlan
+from sandbox.world.model import FaultPlan
 
 
 class Fault(Enum):

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from sandbox.world import Network, Registrar, World
+from sandbox.world.model import Network, Registrar, World
 
 REPORT_FIELDS = (
     "report_id",

@@ -8,18 +8,18 @@ from pathlib import Path
 
 from sandbox.behaviour import NoticeBehaviour
 from sandbox.bootstrap import write_bootstrap
-from sandbox.content_server import ContentServer
-from sandbox.dns_server import DnsServer
 from sandbox.faults import FaultInjector
-from sandbox.inspection import InspectionServer, InspectionService
 from sandbox.mailstore import Mailstore
 from sandbox.outputs import served_networks, write_directory, write_env, write_reports
-from sandbox.rdap_server import RdapServer
-from sandbox.smtp_server import SmtpServer
+from sandbox.servers.content import ContentServer
+from sandbox.servers.dns import DnsServer
+from sandbox.servers.inspection import InspectionServer, InspectionService
+from sandbox.servers.rdap import RdapServer
+from sandbox.servers.smtp import SmtpServer
+from sandbox.servers.whois import WhoisServer, WhoisService
 from sandbox.state import Clock, WorldState
-from sandbox.whois_server import WhoisServer, WhoisService
-from sandbox.world import SERVER_NAMES, FaultPlan, World
-from sandbox.world_check import check_world
+from sandbox.world.check import check_world
+from sandbox.world.model import SERVER_NAMES, FaultPlan, World
 
 SERVICE_HOST = "127.0.0.1"
 

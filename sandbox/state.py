@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from sandbox.index import WorldIndex
-from sandbox.world import ContentUrl, Domain, NameRecords, Network
+from sandbox.world.index import WorldIndex
+from sandbox.world.model import ContentUrl, Domain, NameRecords, Network
 
 Clock = Callable[[], float]
 NameStatus = Literal["ok", "nxdomain", "servfail"]

@@ -18,11 +18,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sandbox.inspection import describe_url
 from sandbox.runner import BoundPorts, PortPlan, Sandbox
+from sandbox.servers.inspection import describe_url
 from sandbox.state import Clock
-from sandbox.world import FaultPlan, World
-from sandbox.world_load import load_world
+from sandbox.world.load import load_world
+from sandbox.world.model import FaultPlan, World
 
 EXAMPLE_WORLD = Path(__file__).parent / "worlds" / "example.yaml"
 START_TIMEOUT = 60.0  # seconds: a 100,000-URL world starts well within this

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
 from matplotlib.transforms import blended_transform_factory
 
-from registry.stats_figures import TakedownStats, format_duration, percentile
+from registry.reporting.figures import TakedownStats, format_duration, percentile
 
 _HOUR = 3600.0
 _FLOOR_HOURS = 1 / 60

@@ -19,29 +19,29 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.middleware.sessions import SessionMiddleware
 
-from notices.addresses import InvalidAddress
-from notices.bundle_signing import InvalidSigningKey, SigningKeyMissing
+from notices.mail.addresses import InvalidAddress
+from records.signing import InvalidSigningKey, SigningKeyMissing
+from registry.case_actions import ReasonRequired
 from registry.cases import CaseNotFound
 from registry.db import make_engine
 from registry.intake.reader import UnreadableFile
 from registry.lifecycle import IllegalTransition
+from registry.queries import Forbidden
 from registry.users import InvalidUser, UserNotFound
 from settings import Settings, get_settings
-from web.api import router as api_router
-from web.case_actions import ReasonRequired
 from web.config import WebConfig, WebState
 from web.deps import CsrfRejected, SignInRequired
 from web.intake_form import TooManyUrls
 from web.jobs import TakedownStarter, start_takedown
 from web.principals import PrincipalCache
-from web.queries import Forbidden
 from web.ratelimit import SignInThrottle
-from web.routes_actions import UploadTooLarge
-from web.routes_actions import router as actions_router
-from web.routes_admin import router as admin_router
-from web.routes_auth import router as auth_router
-from web.routes_cases import BadFilter
-from web.routes_cases import router as cases_router
+from web.routes.actions import UploadTooLarge
+from web.routes.actions import router as actions_router
+from web.routes.admin import router as admin_router
+from web.routes.api import router as api_router
+from web.routes.auth import router as auth_router
+from web.routes.cases import BadFilter
+from web.routes.cases import router as cases_router
 from web.security import SecurityHeaders
 from web.views import environment
 

@@ -17,6 +17,7 @@ from starlette.datastructures import FormData
 
 from registry.db import session_factory
 from registry.models import User
+from registry.queries import Forbidden
 from registry.users import (
     MAX_TOKEN_LENGTH,
     TOKEN_PREFIX,
@@ -27,7 +28,6 @@ from registry.users import (
     user_for_token,
 )
 from web.config import WebState
-from web.queries import Forbidden
 from web.security import CSRF_FIELD, csrf_valid
 
 SESSION_USER = "uid"

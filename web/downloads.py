@@ -6,15 +6,15 @@ from datetime import datetime
 
 from fastapi.responses import Response
 
-from notices.bundle import build_bundle, timeline_csv
-from notices.bundle_archive import sha256_hex
-from notices.bundle_partner import partner_export
-from notices.bundle_signing import configured_key
+from records.archive import sha256_hex
+from records.bundle import build_bundle, timeline_csv
+from records.partner import partner_export
+from records.signing import configured_key
 from registry.audit import AuditAction, append
 from registry.db import session_factory
+from registry.queries import Forbidden, visible_case
 from registry.users import Principal, Role
 from web.config import WebState
-from web.queries import Forbidden, visible_case
 
 
 def bundle_response(state: WebState, user: Principal, case_id: int, channel: str) -> Response:

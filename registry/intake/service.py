@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from registry.base import utcnow
-from registry.collector import collector_paused
+from registry.bulk.collector import collector_paused
 from registry.intake.reader import RawRow, RowProblem, read_reports
 from registry.intake.result import IntakeResult, Rejection
 from registry.intake.store import store_reports, url_key

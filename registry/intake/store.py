@@ -1,7 +1,7 @@
 """Storing validated reports: one open case per normalised URL, in set operations.
 
 Work is done in set operations (a few queries per file, inserts in bulk through
-:mod:`registry.bulk`), so 100,000 rows cost seconds, not 100,000 round trips. Inserts skip
+:mod:`registry.bulk.writes`), so 100,000 rows cost seconds, not 100,000 round trips. Inserts skip
 conflicting rows, so two intakes racing on the same URL or report never fail and never
 duplicate.
 """
@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, String, Table, any_, bindparam, select, te
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from registry.bulk import Columns, insert_columns, insert_columns_ignoring_conflicts
+from registry.bulk.writes import Columns, insert_columns, insert_columns_ignoring_conflicts
 from registry.intake.result import IntakeResult
 from registry.intake.validate import ValidReport
 from registry.models import Case, CaseEvent, Report

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hosting.urls import InvalidURL, NormalisedURL, normalise_url
 from registry.intake.reader import RawRow, RowProblem
+from urls.normalise import InvalidURL, NormalisedURL, normalise_url
 
 MAX_REPORT_ID = 128
 MAX_ANALYST = 128

@@ -31,7 +31,7 @@ from sqlalchemy import Engine, select
 
 from registry import migrate
 from registry.db import make_engine
-from registry.escalation import LADDER_STATUSES, LEVEL_ANALYST
+from registry.escalation.ladder import LADDER_STATUSES, LEVEL_ANALYST
 from registry.models import Case, Notice
 from registry.status import CaseStatus, NoticeStatus
 from settings import get_settings

@@ -9,8 +9,8 @@ import typer
 
 from registry.base import utcnow
 from registry.db import unit_of_work
-from registry.notifying import clear_case
-from registry.outbox import outbox_report
+from registry.delivery.outbox import outbox_report
+from registry.notifying.service import clear_case
 from takedown.app import app
 from takedown.clikit import JsonOption, current_user, engine, errors, print_json
 from takedown.clikit import settings as get_settings

@@ -7,11 +7,11 @@ from typing import Annotated
 
 import typer
 
-from hosting.probe import ProbeLimits, ProbeResult, build_prober
-from hosting.urls import defang
+from hosting.probe.prober import ProbeLimits, ProbeResult, build_prober
 from takedown.app import app
 from takedown.clikit import JsonOption, engine, errors, print_json
 from takedown.clikit import settings as get_settings
+from urls.normalise import defang
 
 Sha256Option = Annotated[
     str | None,

@@ -12,7 +12,8 @@ from typing import Annotated, TextIO
 import typer
 
 from registry import audit
-from registry.blocklist import (
+from registry.db import unit_of_work
+from registry.reporting.blocklist import (
     DEFAULT_RPZ_ZONE,
     BlocklistFormat,
     blocked_urls,
@@ -24,9 +25,8 @@ from registry.blocklist import (
     write_csv,
     write_text,
 )
-from registry.db import unit_of_work
-from registry.stats import compute_stats
-from registry.stats_figures import GroupFigures, TakedownStats, format_duration
+from registry.reporting.figures import GroupFigures, TakedownStats, format_duration
+from registry.reporting.stats import compute_stats
 from takedown.app import app
 from takedown.charts import removal_time_chart
 from takedown.clikit import JsonOption, current_user, engine, errors, print_json

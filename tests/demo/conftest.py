@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import Engine
 
 from notices.directory import Directory, load_directory
-from notices.message import NoticeComposer
+from notices.mail.message import NoticeComposer
 from registry.db import unit_of_work
-from registry.escalating import EscalateSummary, escalate_cases, ladder_case_ids
+from registry.escalation.service import EscalateSummary, escalate_cases, ladder_case_ids
 from tests.notices.samples import EXAMPLE_DIRECTORY
 
 EscalateRun = Callable[..., EscalateSummary]

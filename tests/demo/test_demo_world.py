@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from hosting.urls import normalise_url
 from registry.db import make_engine
 from registry.models import Case
 from sandbox.testing import running_sandbox
 from takedown.commands.demo import run_demo_in
 from tests.demo.world_outcomes import Expected, expected_outcome
+from urls.normalise import normalise_url
 
 pytestmark = pytest.mark.network
 

@@ -12,11 +12,11 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from notices.directory import Directory
-from notices.message import NoticeComposer
+from notices.mail.message import NoticeComposer
 from registry.db import unit_of_work
-from registry.escalating import ANALYST_PREFIX, ladder_of
+from registry.escalation.service import ANALYST_PREFIX, ladder_of
 from registry.models import AuditEntry, Case, CaseEvent, Notice, notice_cases
-from registry.notifying import notify_cases
+from registry.notifying.service import notify_cases
 from registry.status import CaseStatus, EventKind, NoticeStatus
 from tests.demo.conftest import EscalateRun
 from tests.notify.seed import MONDAY, Hosting, traced_case

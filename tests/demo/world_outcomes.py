@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sandbox.index import WorldIndex
-from sandbox.world import ContentUrl, Network, Partner, World
+from sandbox.world.index import WorldIndex
+from sandbox.world.model import ContentUrl, Network, Partner, World
 
 
 @dataclass

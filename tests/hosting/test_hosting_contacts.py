@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hosting.contacts import (
+from hosting.common.contacts import (
     AbuseContact,
     Confidence,
     ContactCollector,

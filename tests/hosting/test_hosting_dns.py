@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from hosting.dns import DnsClient, DnsStatus, parse_nameservers
-from hosting.limits import Limits, SourceTimeouts
+from hosting.common.limits import Limits, SourceTimeouts
+from hosting.dns.lookups import DnsClient, DnsStatus, parse_nameservers
 from tests.hosting.loopback import Zone, dns_server
 
 pytestmark = pytest.mark.network

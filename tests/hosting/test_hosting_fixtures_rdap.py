@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from hosting.errors import MalformedAnswer
-from hosting.rdap_parse import parse_autnum, parse_domain, parse_entity, parse_network
-from hosting.records import NetworkRecord, RegistrarRecord
+from hosting.common.errors import MalformedAnswer
+from hosting.common.registrations import NetworkRecord, RegistrarRecord
+from hosting.rdap.parse import parse_autnum, parse_domain, parse_entity, parse_network
 from tests.hosting.fixtures import PEER, expectations, load_json, needs_peer
 
 pytestmark = needs_peer

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hosting.whois_ip import parse_ip_whois
-from hosting.whois_parse import parse_domain_whois
+from hosting.whois.parse import parse_domain_whois
+from hosting.whois.parse_ip import parse_ip_whois
 from tests.hosting.fixtures import PEER, expectations, load_json, needs_peer, read_text
 
 pytestmark = needs_peer

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from hosting.errors import MalformedAnswer
-from hosting.rdap_parse import parse_domain, parse_network
-from hosting.records import clean_text
-from hosting.whois_ip import parse_ip_whois
-from hosting.whois_parse import find_referral, parse_domain_whois, refusal
+from hosting.common.errors import MalformedAnswer
+from hosting.common.registrations import clean_text
+from hosting.rdap.parse import parse_domain, parse_network
+from hosting.whois.parse import find_referral, parse_domain_whois, refusal
+from hosting.whois.parse_ip import parse_ip_whois
 
 
 def test_rdap_with_wrong_shapes_everywhere_still_parses() -> None:

@@ -7,9 +7,9 @@ import random
 
 import pytest
 
-from hosting.errors import NotFound, SourceTimeout
-from hosting.limits import Limits, RateLimit, RetryPolicy, ServerPolicy
-from hosting.politeness import ServerGate, ServerGates, with_retries
+from hosting.common.errors import NotFound, SourceTimeout
+from hosting.common.limits import Limits, RateLimit, RetryPolicy, ServerPolicy
+from hosting.common.politeness import ServerGate, ServerGates, with_retries
 
 
 class FakeClock:

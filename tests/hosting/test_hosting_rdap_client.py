@@ -10,10 +10,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hosting.bootstrap import RdapBootstrap
-from hosting.errors import MalformedAnswer, NoServiceKnown, NotFound, RateLimited, SourceTimeout
-from hosting.limits import Limits, RetryPolicy, SizeCaps, SourceTimeouts
-from hosting.rdap import RdapClient, parse_retry_after
+from hosting.common.errors import (
+    MalformedAnswer,
+    NoServiceKnown,
+    NotFound,
+    RateLimited,
+    SourceTimeout,
+)
+from hosting.common.limits import Limits, RetryPolicy, SizeCaps, SourceTimeouts
+from hosting.rdap.bootstrap import RdapBootstrap
+from hosting.rdap.client import RdapClient, parse_retry_after
 from tests.hosting.loopback import HttpReply, http_server
 from tests.hosting.rdap_world import write_bootstrap
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from hosting.cdn import CdnCatalogue
-from hosting.contacts import AbuseContact, Confidence
-from hosting.dns import DnsAnswer, DnsStatus
-from hosting.evidence import Evidence
-from hosting.rdap_parse import parse_domain, parse_network
-from hosting.records import NetworkRecord, RegistrarRecord
-from hosting.resolution import HostResolution, Step, StepKind, Target
-from hosting.result import Failure
-from hosting.whois_ip import parse_ip_whois
+from hosting.common.contacts import AbuseContact, Confidence
+from hosting.common.evidence import Evidence
+from hosting.common.registrations import NetworkRecord, RegistrarRecord
+from hosting.dns.lookups import DnsAnswer, DnsStatus
+from hosting.rdap.parse import parse_domain, parse_network
+from hosting.trace.cdn import CdnCatalogue
+from hosting.trace.resolution import HostResolution, Step, StepKind, Target
+from hosting.trace.result import Failure
+from hosting.whois.parse_ip import parse_ip_whois
 from tests.hosting.fixtures import PEER, load_json, needs_peer
 
 TARGET = Target("http://www.example.bz/x", "www.example.bz", "example.bz")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from hosting.cache import MemoryCache
-from hosting.limits import Limits, RetryPolicy, SourceTimeouts
-from hosting.trace import open_resolver, resolve_urls
+from hosting.common.cache import MemoryCache
+from hosting.common.limits import Limits, RetryPolicy, SourceTimeouts
+from hosting.trace.tracer import open_resolver, resolve_urls
 from tests.hosting.loopback import (
     HttpReply,
     Zone,

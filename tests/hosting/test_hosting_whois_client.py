@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from hosting.errors import NotFound, QueryRefused, RateLimited, SourceTimeout
-from hosting.limits import Limits, RetryPolicy, SizeCaps, SourceTimeouts
-from hosting.whois import WhoisClient, WhoisOverrides, decode_whois
+from hosting.common.errors import NotFound, QueryRefused, RateLimited, SourceTimeout
+from hosting.common.limits import Limits, RetryPolicy, SizeCaps, SourceTimeouts
+from hosting.whois.client import WhoisClient, WhoisOverrides, decode_whois
 from tests.hosting.loopback import whois_answers, whois_server
 
 pytestmark = pytest.mark.network

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hosting.urls import MAX_URL_LENGTH, InvalidURL, defang, normalise_url
+from urls.normalise import MAX_URL_LENGTH, InvalidURL, defang, normalise_url
 
 
 @pytest.mark.parametrize(

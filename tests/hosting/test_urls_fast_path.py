@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hosting.urls import (
+from urls.normalise import (
     _PLAIN_DOMAIN,
     _SIMPLE_URL,
     InvalidURL,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from notices.addresses import InvalidAddress, parse_mailbox, validate_address, validate_domain
 from notices.facts import AbuseContact, CaseUrl, Network, clean_text
+from notices.mail.addresses import InvalidAddress, parse_mailbox, validate_address, validate_domain
 
 
 @pytest.mark.parametrize(

@@ -11,12 +11,12 @@ from email.message import EmailMessage
 
 import pytest
 
-from notices.addresses import InvalidAddress
 from notices.directory import Directory
 from notices.facts import Network
 from notices.kinds import ROLE_CARRIES_XARF, Circumstance, NoticeKind
-from notices.message import InvalidNoticeId, NoticeComposer, RenderedNotice
-from notices.mime import HeaderInjection, header_line
+from notices.mail.addresses import InvalidAddress
+from notices.mail.message import InvalidNoticeId, NoticeComposer, RenderedNotice
+from notices.mail.mime import HeaderInjection, header_line
 from notices.routing import plan_notices
 from notices.xarf import validate_report
 from tests.notices.samples import make_case, sample_notice

@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from notices.addresses import validate_address
 from notices.directory import Directory
 from notices.facts import AbuseContact, Network
 from notices.kinds import Circumstance, NoticeKind
-from notices.message import NoticeComposer
+from notices.mail.addresses import validate_address
+from notices.mail.message import NoticeComposer
 from notices.routing import plan_notices
 from notices.xarf import validate_report
 from tests.notices.samples import REPO_ROOT, make_case

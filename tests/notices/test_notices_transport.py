@@ -19,9 +19,9 @@ from cryptography.x509.oid import NameOID
 from notices.directory import Directory
 from notices.facts import CaseFacts
 from notices.kinds import Circumstance
-from notices.message import NoticeComposer
+from notices.mail.message import NoticeComposer
 from notices.routing import plan_notices
-from notices.transport import (
+from notices.transport.choice import (
     DeliveryOutcome,
     EmlOutboxTransport,
     InvalidSmtpUrl,

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import Engine
 
 from notices.directory import Directory, load_directory
-from notices.message import NoticeComposer
+from notices.mail.message import NoticeComposer
 from registry.db import unit_of_work
-from registry.notifying import NotifySummary, notify_cases, waiting_case_ids
+from registry.notifying.service import NotifySummary, notify_cases, waiting_case_ids
 from tests.notices.relay import LoopbackRelay
 from tests.notices.samples import EXAMPLE_DIRECTORY
 from tests.notify.seed import MONDAY

@@ -9,7 +9,7 @@ import sys
 from datetime import datetime
 
 from flows.deliver import deliver_batch
-from notices.smtp import SmtpSettings, SmtpTimeouts, SmtpTransport
+from notices.transport.smtp import SmtpSettings, SmtpTimeouts, SmtpTransport
 from registry.db import make_engine
 
 

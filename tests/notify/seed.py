@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from hosting.urls import normalise_url
 from registry.models import Case, Contact, Organisation, Report, Resolution
 from registry.status import CaseStatus, OrganisationRole
+from urls.normalise import normalise_url
 
 MONDAY = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 """Inside the example directory's sending window (08:00-18:00 London, Monday)."""

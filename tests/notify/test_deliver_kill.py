@@ -15,10 +15,10 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 
 from flows.deliver import deliver_batch
-from notices.smtp import SmtpSettings, SmtpTimeouts, SmtpTransport
+from notices.transport.smtp import SmtpSettings, SmtpTimeouts, SmtpTransport
 from registry.db import unit_of_work
+from registry.delivery.outbox import OUTCOME_UNKNOWN, DeliveryPolicy
 from registry.models import Notice
-from registry.outbox import OUTCOME_UNKNOWN, DeliveryPolicy
 from registry.status import NoticeStatus
 from tests.notify.conftest import NotifyRun
 from tests.notify.outbox_seed import queue_notices

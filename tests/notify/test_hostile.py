@@ -11,10 +11,10 @@ from datetime import timedelta
 from sqlalchemy import Engine, select
 
 from flows.deliver import deliver_batch
-from notices.smtp import SmtpSettings, SmtpTimeouts, SmtpTransport
+from notices.transport.smtp import SmtpSettings, SmtpTimeouts, SmtpTransport
 from registry.db import unit_of_work
+from registry.delivery.outbox import DeliveryPolicy
 from registry.models import Case, Notice
-from registry.outbox import DeliveryPolicy
 from tests.notify.conftest import NotifyRun
 from tests.notify.seed import MONDAY, Hosting, traced_case
 from tests.notify.slow_relay import RestartableRelay

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from registry.db import unit_of_work
 from registry.models import Case, CaseEvent, Notice, notice_cases
-from registry.notifying import NotHeld, clear_case
+from registry.notifying.service import NotHeld, clear_case
 from registry.status import CaseStatus, NoticeStatus
 from tests.notify.conftest import NotifyRun
 from tests.notify.seed import MONDAY, SATURDAY, Hosting, traced_case

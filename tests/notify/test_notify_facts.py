@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from flows.run import run_markdown
 from registry.models import Case, Report
-from registry.notify_facts import _Overrides, classification_for, facts_from_rows
+from registry.notifying.facts import _Overrides, classification_for, facts_from_rows
 from registry.status import CaseStatus
 from tests.notify.seed import Hosting, resolution_result
 

@@ -12,11 +12,10 @@ from pathlib import Path
 from sqlalchemy import Engine, select, update
 
 from flows.deliver import deliver_batch
-from notices.eml import EmlOutboxTransport
-from notices.smtp import SmtpSettings, SmtpTimeouts, SmtpTransport
+from notices.transport.eml import EmlOutboxTransport
+from notices.transport.smtp import SmtpSettings, SmtpTimeouts, SmtpTransport
 from registry.db import unit_of_work
-from registry.models import Case, Notice
-from registry.outbox import (
+from registry.delivery.outbox import (
     ATTEMPT_STARTED,
     OUTCOME_UNKNOWN,
     DeliveryPolicy,
@@ -24,6 +23,7 @@ from registry.outbox import (
     outbox_report,
     start_attempt,
 )
+from registry.models import Case, Notice
 from registry.status import NoticeStatus
 from tests.notices.relay import MailboxBehaviour
 from tests.notify.conftest import NotifyRun

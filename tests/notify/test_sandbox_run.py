@@ -16,7 +16,7 @@ from flows.run import takedown_flow
 from registry.base import utcnow
 from registry.db import make_engine, unit_of_work
 from registry.models import Case
-from registry.notifying import clear_case
+from registry.notifying.service import clear_case
 from registry.status import CaseStatus
 from sandbox.testing import running_sandbox
 from settings import get_settings

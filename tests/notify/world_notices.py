@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from notices.render import TEMPLATES_DIR
 from sandbox.outputs import directory_document
-from sandbox.world import Network, World
+from sandbox.world.model import Network, World
 
 TEMPLATE_LANGUAGES = frozenset(p.name for p in TEMPLATES_DIR.iterdir() if p.is_dir())
 

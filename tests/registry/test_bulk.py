@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, Table, func, select, text
 
-from registry.bulk import COPY_THRESHOLD, insert_ignoring_conflicts
+from registry.bulk.writes import COPY_THRESHOLD, insert_ignoring_conflicts
 from registry.db import unit_of_work
 from registry.models import Case
 from registry.status import CaseStatus

@@ -16,10 +16,11 @@ from sqlalchemy import Boolean, DateTime, Integer, String, Table, Text, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
-from registry import bulk, copy_text
 from registry.base import Base, UTCDateTime, str_enum
-from registry.bulk import insert_ignoring_conflicts
-from registry.copy_text import EncodedRows, encode_column, encoder
+from registry.bulk import copy_text
+from registry.bulk import writes as bulk
+from registry.bulk.copy_text import EncodedRows, encode_column, encoder
+from registry.bulk.writes import insert_ignoring_conflicts
 from registry.db import make_engine
 from registry.models import Case, CaseEvent
 from registry.status import CaseStatus, EventKind

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from registry.collector import LONG_RUN_THRESHOLDS, collector_for_long_runs, collector_paused
+from registry.bulk.collector import LONG_RUN_THRESHOLDS, collector_for_long_runs, collector_paused
 
 
 @pytest.fixture(autouse=True)

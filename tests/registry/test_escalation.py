@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from registry.escalation import (
+from registry.escalation.ladder import (
     LEVEL_ANALYST,
     LEVEL_ESCALATED,
     Ladder,

@@ -57,7 +57,7 @@ def _claim_sql(engine: Engine) -> str:
     """The recheck claim's inner select, as the claim sends it."""
     from datetime import UTC, datetime
 
-    from registry.recheck_claims import due_cases
+    from registry.tracking.claims import due_cases
 
     due = due_cases(datetime(2026, 1, 1, tzinfo=UTC), 1000)
     return str(due.compile(engine, compile_kwargs={"literal_binds": True}))

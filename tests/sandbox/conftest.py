@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from sandbox.testing import EXAMPLE_WORLD, ManualClock, SandboxHandle, running_sandbox
-from sandbox.world import World
-from sandbox.world_load import load_world
+from sandbox.world.load import load_world
+from sandbox.world.model import World
 
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "peer"
 

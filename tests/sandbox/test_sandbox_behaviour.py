@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from sandbox.behaviour import NoticeBehaviour
-from sandbox.index import WorldIndex
 from sandbox.state import WorldState
 from sandbox.testing import ManualClock
-from sandbox.world import World
-from sandbox.world_check import check_world
+from sandbox.world.check import check_world
+from sandbox.world.index import WorldIndex
+from sandbox.world.model import World
 
 Setup = tuple[WorldState, NoticeBehaviour]
 

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sandbox.cli import sandbox_app
-from sandbox.world_load import load_world
+from sandbox.world.load import load_world
 
 STARTUP_LIMIT = 30.0  # seconds to wait for the settings file
 

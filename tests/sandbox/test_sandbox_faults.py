@@ -15,7 +15,7 @@ import pytest
 
 from sandbox.faults import Fault, FaultInjector
 from sandbox.testing import SandboxHandle, running_sandbox
-from sandbox.world import FaultPlan, World
+from sandbox.world.model import FaultPlan, World
 
 pytestmark = pytest.mark.network
 TIMEOUT = 5.0

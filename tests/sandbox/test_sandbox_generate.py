@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.generate import (
+from sandbox.world.check import check_world
+from sandbox.world.generate import (
     GeneratorLimitError,
     generate_world,
     generate_world_dict,
     parse_generate_spec,
 )
-from sandbox.world_check import check_world
 
 
 def test_same_arguments_give_the_same_world() -> None:

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from sandbox.index import WorldIndex
-from sandbox.whois_ip_text import net_answer
-from sandbox.whois_text import registry_answer
-from sandbox.world import World
+from sandbox.answers.whois_domain import registry_answer
+from sandbox.answers.whois_ip import net_answer
+from sandbox.world.index import WorldIndex
+from sandbox.world.model import World
 from tests.sandbox.conftest import fixtures_folder
 
 

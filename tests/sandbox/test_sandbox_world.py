@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 import yaml
 
-from sandbox.synthetic import MARKER, synthetic_bytes, synthetic_sha256
 from sandbox.testing import EXAMPLE_WORLD
-from sandbox.world import World, WorldError
-from sandbox.world_load import world_from_dict
+from sandbox.world.load import world_from_dict
+from sandbox.world.model import World, WorldError
+from sandbox.world.synthetic import MARKER, synthetic_bytes, synthetic_sha256
 
 
 @pytest.fixture

@@ -11,7 +11,9 @@ import pytest
 from sqlalchemy import Engine, select
 
 from registry import audit
-from registry.blocklist import (
+from registry.db import unit_of_work
+from registry.models import AuditEntry, case_reference
+from registry.reporting.blocklist import (
     BlocklistFormat,
     DomainAlreadyMarked,
     DomainNotMarked,
@@ -24,8 +26,6 @@ from registry.blocklist import (
     rpz_serial,
     unmark_domain,
 )
-from registry.db import unit_of_work
-from registry.models import AuditEntry, case_reference
 from tests.stats.world import build
 
 T1 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

@@ -9,8 +9,8 @@ from matplotlib.image import imread
 from sqlalchemy import Engine
 
 from registry.db import unit_of_work
-from registry.stats import compute_stats
-from registry.stats_figures import TakedownStats
+from registry.reporting.figures import TakedownStats
+from registry.reporting.stats import compute_stats
 from takedown.charts import ChartLayout, _rows, removal_time_chart
 from tests.stats.world import SINCE, build
 

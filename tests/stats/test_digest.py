@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from flows.digest import DIGEST_KEY, TABLE_KEY, cell, country_table, digest_flow, digest_markdown
 from registry.db import unit_of_work
-from registry.stats import compute_stats
+from registry.reporting.stats import compute_stats
 from tests.stats.world import BZ_HOST, SINCE, build
 
 

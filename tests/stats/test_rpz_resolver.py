@@ -10,8 +10,13 @@ import dns.rcode
 import pytest
 from sqlalchemy import Engine
 
-from registry.blocklist import BlocklistFormat, mark_domain, render_blocklist, unmark_domain
 from registry.db import unit_of_work
+from registry.reporting.blocklist import (
+    BlocklistFormat,
+    mark_domain,
+    render_blocklist,
+    unmark_domain,
+)
 from tests.stats.unbound import NSD_CHECKZONE, UNBOUND, rcode_of, running_unbound
 
 ZONE = "rpz.hotline.test."

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import Engine
 
 from registry.db import unit_of_work
-from registry.stats import SlowestRanking, compute_stats
-from registry.stats_figures import TakedownStats
+from registry.reporting.figures import TakedownStats
+from registry.reporting.stats import SlowestRanking, compute_stats
 from tests.stats.world import BZ_HOST, KY_NET, SINCE, build
 
 HOUR = 3600.0

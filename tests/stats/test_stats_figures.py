@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from registry.stats_figures import DurationFigures, format_duration, percentile
+from registry.reporting.figures import DurationFigures, format_duration, percentile
 
 
 def test_percentile_interpolates_linearly_between_closest_ranks() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from flows.run import takedown_flow
 from registry.db import make_engine, unit_of_work
-from registry.stats import compute_stats
+from registry.reporting.stats import compute_stats
 from sandbox.testing import running_sandbox
 from settings import get_settings
 from tests.notify.sandbox_mail import received_messages

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from hosting.limits import Limits, RetryPolicy, SourceTimeouts
-from registry.trace_sources import TraceSources
+from hosting.common.limits import Limits, RetryPolicy, SourceTimeouts
+from registry.tracing.sources import TraceSources
 from sandbox.testing import EXAMPLE_WORLD, SandboxHandle, running_sandbox
-from sandbox.world import World
-from sandbox.world_load import load_world
+from sandbox.world.load import load_world
+from sandbox.world.model import World
 from settings import Settings, get_settings
 
 QUICK_LIMITS = Limits(

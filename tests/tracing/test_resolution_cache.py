@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select
 
 from registry.db import unit_of_work
 from registry.models import CacheEntry
-from registry.resolution_cache import DatabaseCache
+from registry.tracing.cache import DatabaseCache
 
 
 class Clock:

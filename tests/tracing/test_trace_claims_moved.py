@@ -11,7 +11,7 @@ from registry.db import unit_of_work
 from registry.intake.service import ingest_file
 from registry.models import CacheEntry, Case
 from registry.status import CaseStatus
-from registry.trace_claims import claim_cases
+from registry.tracing.claims import claim_cases
 from settings import DEFAULT_CATEGORIES
 
 REPORTS = (

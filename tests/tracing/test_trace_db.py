@@ -16,12 +16,12 @@ from registry.cases import move_case
 from registry.db import unit_of_work
 from registry.intake.service import ingest_file
 from registry.models import Case, CaseEvent, Contact, Evidence, Organisation, Resolution
-from registry.resolution_cache import DatabaseCache
 from registry.status import CaseStatus, EventKind, OrganisationRole
-from registry.trace_claims import TraceRetry, claim_cases
-from registry.trace_run import resolve_claimed, trace_batch
-from registry.trace_sources import TraceSources
-from registry.tracing import evidence_bytes, record_results
+from registry.tracing.cache import DatabaseCache
+from registry.tracing.claims import TraceRetry, claim_cases
+from registry.tracing.run import resolve_claimed, trace_batch
+from registry.tracing.sources import TraceSources
+from registry.tracing.store import evidence_bytes, record_results
 from sandbox.testing import SandboxHandle
 from tests.tracing.world_expect import expected_for
 

@@ -7,11 +7,11 @@ import asyncio
 
 import pytest
 
-from hosting.cache import MemoryCache
-from hosting.contacts import AbuseContact
-from hosting.result import HostingResult
-from hosting.trace import resolve_urls
-from registry.trace_sources import TraceSources
+from hosting.common.cache import MemoryCache
+from hosting.common.contacts import AbuseContact
+from hosting.trace.result import HostingResult
+from hosting.trace.tracer import resolve_urls
+from registry.tracing.sources import TraceSources
 from sandbox.testing import SandboxHandle
 from tests.tracing.conftest import settings_for
 from tests.tracing.world_expect import Expected, expected_for

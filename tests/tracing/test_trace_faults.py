@@ -15,10 +15,10 @@ from registry.base import utcnow
 from registry.db import make_engine, unit_of_work
 from registry.models import Case, CaseEvent, Resolution
 from registry.status import CaseStatus
-from registry.trace_run import trace_batch
-from registry.trace_sources import TraceSources
+from registry.tracing.run import trace_batch
+from registry.tracing.sources import TraceSources
 from sandbox.testing import SandboxHandle, running_sandbox
-from sandbox.world import FaultPlan, World
+from sandbox.world.model import FaultPlan, World
 from tests.tracing.conftest import QUICK_LIMITS, point_at, settings_for
 from tests.tracing.test_trace_db import intake_sandbox_reports
 from tests.tracing.world_expect import expected_for

@@ -6,7 +6,7 @@ import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sandbox.world import Domain, NameRecords, Network, Registrar, Registry, Rir, World
+from sandbox.world.model import Domain, NameRecords, Network, Registrar, Registry, Rir, World
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from hosting.urls import normalise_url
 from registry.db import unit_of_work
 from registry.models import Case, CaseEvent, Check, Resolution
 from registry.status import CaseStatus
+from urls.normalise import normalise_url
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from hosting.probe import ProbeLimits, Prober, ProbeResult, build_prober
-from hosting.probe_http import Connector
-from hosting.probe_policy import ParkingCatalogue
+from hosting.probe.fetch import Connector
+from hosting.probe.policy import ParkingCatalogue
+from hosting.probe.prober import ProbeLimits, Prober, ProbeResult, build_prober
 from tests.tracking.loopback import DnsServer, Route, WebServer, Zone
 
 ITEM = b"TEST ITEM - synthetic bytes standing in for a confirmed item\n" * 40

@@ -24,7 +24,7 @@ import dns.rcode
 import dns.rdatatype
 import dns.rrset
 
-from hosting.probe_http import TcpConnector
+from hosting.probe.fetch import TcpConnector
 
 START_TIMEOUT = 10.0
 

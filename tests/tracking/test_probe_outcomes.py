@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from hosting.probe import ProbeLimits, ProbeOutcome
-from hosting.probe_http import TcpConnector
-from hosting.probe_policy import ParkingCatalogue
+from hosting.probe.fetch import TcpConnector
+from hosting.probe.policy import ParkingCatalogue
+from hosting.probe.prober import ProbeLimits, ProbeOutcome
 from tests.tracking.conftest import ITEM, ITEM_SHA256, USER_AGENT, make_prober, probe
 from tests.tracking.loopback import DnsServer, Route, WebServer, Zone, closed_port, self_signed
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from hosting.probe import ProbeOutcome
-from hosting.probe_policy import AddressPolicy, InvalidNetwork
+from hosting.probe.policy import AddressPolicy, InvalidNetwork
+from hosting.probe.prober import ProbeOutcome
 from tests.tracking.conftest import ITEM, probe
 from tests.tracking.loopback import DnsServer, RecordingConnector, Route, WebServer, Zone
 

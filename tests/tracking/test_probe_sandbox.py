@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from hosting.probe import ProbeOutcome, ProbeResult, build_prober
+from hosting.probe.prober import ProbeOutcome, ProbeResult, build_prober
 from sandbox.testing import SandboxHandle, running_sandbox
 
 

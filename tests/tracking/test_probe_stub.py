@@ -22,9 +22,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from hosting.dns import DnsStatus, parse_nameservers
-from hosting.probe_dns import ProbeResolver
-from hosting.probe_stub import (
+from hosting.dns.addresses import ProbeResolver
+from hosting.dns.lookups import DnsStatus, parse_nameservers
+from hosting.dns.quick import (
     UNSURE,
     StubAnswer,
     Unparsable,

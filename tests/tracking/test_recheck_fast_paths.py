@@ -8,14 +8,14 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select, update
 
-from hosting.probe_http import request_head
+from hosting.probe.fetch import request_head
 from registry.db import unit_of_work
 from registry.models import Case, Resolution
-from registry.recheck import ProbeReport, record_checks
-from registry.recheck_claims import traced_hosting
-from registry.recheck_write import write_tracking
 from registry.status import CheckOutcome
-from registry.tracking import TracedHosting, TrackingPolicy
+from registry.tracking.claims import traced_hosting
+from registry.tracking.decide import TracedHosting, TrackingPolicy
+from registry.tracking.service import ProbeReport, record_checks
+from registry.tracking.write import write_tracking
 from tests.tracking.cases import T0, case_row, open_case
 
 POLICY = TrackingPolicy(removal_confirmations=3, removal_spacing=timedelta(minutes=5))

@@ -10,7 +10,7 @@ import pytest
 from registry.lifecycle import allowed_next
 from registry.status import CaseStatus as S
 from registry.status import CheckOutcome as O
-from registry.tracking import (
+from registry.tracking.decide import (
     CHECKED_STATUSES,
     Observation,
     TracedHosting,

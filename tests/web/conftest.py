@@ -14,7 +14,7 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from notices.bundle_signing import new_private_key
+from records.signing import new_private_key
 from settings import Settings
 from tests.web.seed import World, build_world
 from web.app import create_app

@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
-from notices.bundle import build_bundle
-from notices.bundle_archive import MANIFEST, seal, verify
-from notices.bundle_pdf import notice_pdf
-from notices.bundle_signing import load_private_key, new_private_key, public_key_pem
+from records.archive import MANIFEST, seal, verify
+from records.bundle import build_bundle
+from records.pdf import notice_pdf
+from records.signing import load_private_key, new_private_key, public_key_pem
 from registry.db import unit_of_work
 from registry.models import AuditEntry
 from takedown.cli import app

@@ -18,12 +18,12 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from registry import queries
 from registry.db import unit_of_work
 from registry.models import Case, Notice, notice_cases
+from registry.queries import Age, CaseFilter, list_cases
 from registry.status import CaseStatus, NoticeStatus
 from registry.users import Principal, Role
-from web import queries
-from web.queries import Age, CaseFilter, list_cases
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 AGENCY = "nl-hotline"

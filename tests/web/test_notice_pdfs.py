@@ -9,10 +9,10 @@ import zipfile
 import pytest
 from sqlalchemy import Engine, select, update
 
-from notices.bundle import build_bundle
-from notices.bundle_archive import verify
-from notices.bundle_pdf import stored_pdfs
-from notices.bundle_signing import load_private_key
+from records.archive import verify
+from records.bundle import build_bundle
+from records.pdf import stored_pdfs
+from records.signing import load_private_key
 from registry.db import unit_of_work
 from registry.models import Notice, NoticePdf, notice_cases
 from tests.web.seed import World
@@ -72,7 +72,7 @@ def test_notices_without_a_stored_message_have_no_pdf(engine: Engine, world: Wor
 def test_when_another_process_stored_first_its_pdf_is_the_one_used(
     engine: Engine, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from notices import bundle_pdf
+    from records import pdf as bundle_pdf
 
     def render_while_another_process_stores(rendered: str) -> bytes:
         # Between this process's read and its write, another one stores its PDF.

@@ -13,8 +13,8 @@ import pytest
 from fastapi import FastAPI
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from notices.bundle_archive import verify
-from notices.bundle_signing import load_private_key
+from records.archive import verify
+from records.signing import load_private_key
 from tests.web.browser import browser  # noqa: F401 (fixture)
 from tests.web.conftest import LiveServer
 from tests.web.routes import all_routes

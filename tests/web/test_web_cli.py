@@ -10,10 +10,10 @@ from typer.testing import CliRunner
 
 from registry.db import unit_of_work
 from registry.models import AuditEntry, Case, User
+from registry.reporting.dashboard import dashboard
 from registry.users import authenticate, user_for_token
 from takedown.cli import app
 from tests.web.seed import T0, World
-from web.dashboard import dashboard
 
 runner = CliRunner()
 

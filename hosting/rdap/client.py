@@ -1,0 +1,163 @@
+"""RDAP client: asks the server the bootstrap names, politely and with hard limits.
+
+httpx does the HTTP (hand in a client built on any transport; tests use a loopback server). Every
+answer is read as a stream and cut at the size cap, so a hostile server cannot make us hold a
+gigabyte; 429 becomes :class:`RateLimited` carrying Retry-After, and retries back off with jitter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from hosting.common.errors import (
+    HostingError,
+    MalformedAnswer,
+    NotFound,
+    QueryRefused,
+    RateLimited,
+    SourceTimeout,
+    TransportFailure,
+)
+from hosting.common.evidence import Evidence
+from hosting.common.limits import Limits
+from hosting.common.politeness import ServerGates, with_retries
+from hosting.rdap.bootstrap import IANA_BOOTSTRAP_BASE, RdapBootstrap
+
+ACCEPT = "application/rdap+json, application/json;q=0.9"
+
+
+@dataclass(frozen=True, slots=True)
+class RdapAnswer:
+    """A decoded RDAP object and the evidence of how it was obtained."""
+
+    url: str
+    server: str
+    data: dict[str, Any]
+    evidence: Evidence
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+class RdapClient:
+    """Looks up domains, addresses and AS numbers over RDAP."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        bootstrap: RdapBootstrap,
+        limits: Limits | None = None,
+        gates: ServerGates | None = None,
+        bootstrap_base: str = IANA_BOOTSTRAP_BASE,
+    ) -> None:
+        self._http = http
+        self._bootstrap_base = bootstrap_base
+        self.bootstrap = bootstrap
+        self._limits = limits or Limits()
+        self._gates = gates or ServerGates(self._limits)
+
+    async def domain(self, name: str) -> RdapAnswer:
+        """The RDAP domain object of ``name`` from its TLD's registry."""
+        return await self._lookup(self.bootstrap.for_domain(name), f"domain/{quote(name)}")
+
+    async def ip(self, address: str) -> RdapAnswer:
+        """The RDAP ip network object covering ``address``."""
+        return await self._lookup(self.bootstrap.for_address(address), f"ip/{quote(address)}")
+
+    async def autnum(self, asn: int) -> RdapAnswer:
+        """The RDAP autnum object of AS ``asn``."""
+        return await self._lookup(self.bootstrap.for_asn(asn), f"autnum/{asn}")
+
+    async def fetch_bootstrap_file(self, name: str) -> bytes:
+        """One IANA bootstrap registry file: the refresh hook of :class:`RdapBootstrap`."""
+        body, _, cut = await self._get(self._bootstrap_base + name)
+        if cut:
+            raise MalformedAnswer("bootstrap file exceeds the size cap")
+        return body
+
+    async def _lookup(self, bases: list[str], path: str) -> RdapAnswer:
+        url = bases[0] + path
+        host = urlsplit(url).hostname or url
+        gate = self._gates.for_server(host)
+
+        async def attempt() -> RdapAnswer:
+            return await gate.run(lambda: self._fetch(url, path))
+
+        return await with_retries(attempt, self._limits.retry)
+
+    async def _fetch(self, url: str, query: str) -> RdapAnswer:
+        body, final_url, cut = await self._get(url)
+        server = urlsplit(final_url).hostname or final_url
+        evidence = Evidence.capture(
+            "rdap", server, query, body, cap=self._limits.caps.evidence_bytes, cut_in_transit=cut
+        )
+        if cut:
+            raise MalformedAnswer(f"RDAP answer from {server} exceeds the size cap")
+        try:
+            data = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise MalformedAnswer(f"RDAP answer from {server} is not JSON") from None
+        if not isinstance(data, dict):
+            raise MalformedAnswer(f"RDAP answer from {server} is not a JSON object")
+        return RdapAnswer(final_url, server, data, evidence)
+
+    async def _get(self, url: str) -> tuple[bytes, str, bool]:
+        cap = self._limits.caps.rdap_bytes
+        try:
+            async with asyncio.timeout(self._limits.timeouts.rdap):
+                async with self._http.stream(
+                    "GET", url, headers={"Accept": ACCEPT}, follow_redirects=True
+                ) as response:
+                    self._check_status(response)
+                    chunks, size, cut = [], 0, False
+                    async for chunk in response.aiter_bytes():
+                        chunks.append(chunk)
+                        size += len(chunk)
+                        if size > cap:
+                            cut = True
+                            break
+                    return b"".join(chunks)[:cap], str(response.url), cut
+        except TimeoutError:
+            limit = self._limits.timeouts.rdap
+            raise SourceTimeout(f"RDAP server did not answer within {limit}s") from None
+        except httpx.TimeoutException:
+            raise SourceTimeout("RDAP request timed out") from None
+        except httpx.HTTPError as exc:
+            raise TransportFailure(f"RDAP request failed: {type(exc).__name__}") from None
+
+    @staticmethod
+    def _check_status(response: httpx.Response) -> None:
+        status = response.status_code
+        if status == 200:
+            return
+        if status == 404:
+            raise NotFound("RDAP server has no such object")
+        if status == 429:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            raise RateLimited("RDAP server rate-limited us", retry_after)
+        if status in (502, 503, 504):
+            raise TransportFailure(f"RDAP server unavailable (HTTP {status})")
+        if status in (401, 403):
+            raise QueryRefused(f"RDAP server refused the query (HTTP {status})")
+        raise HostingError(f"RDAP server answered HTTP {status}")

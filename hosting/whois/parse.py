@@ -1,0 +1,191 @@
+"""Reading port-43 WHOIS answers: referrals, refusals and domain records (addresses: whois_ip).
+
+Pure functions over decoded text. Domain records go through python-whois's parser for the
+registrar name (it knows 50+ registry formats); abuse desks come from our own line rules, which
+skip comment lines (``%``, ``#``): that is where registries such as NIC México print notices like
+``abuse@nic.mx``, which reach the registry, not the registrar.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from hosting.common.contacts import EMAIL_IN_TEXT, Confidence, ContactCollector, rank_contacts
+from hosting.common.registrations import (
+    RegistrarRecord,
+    clean_text,
+)
+
+DEFAULT_PARSE_CAP = 128 * 1024
+_HOST = re.compile(
+    r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
+_FIELD = re.compile(r"^\s*([A-Za-z][A-Za-z0-9 ._/()-]{0,60}?)\s*(?:\.{2,}|:)\s?(.*)$")
+_REFUSALS = (
+    "rate limit exceeded",
+    "query rate limit",
+    "limit exceeded",
+    "too many queries",
+    "too many requests",
+    "exceeded the maximum allowable",
+    "please try again later",
+)
+_DENIALS = ("access denied", "not authorised", "not authorized", "blacklisted", "banned")
+_NO_MATCH = ("no match", "not found", "no entries found", "no data found", "object does not exist")
+
+
+@dataclass(frozen=True, slots=True)
+class Referral:
+    """A WHOIS server another server sent us to."""
+
+    host: str
+    port: int = 43
+
+
+def _host_port(value: str) -> Referral | None:
+    text = value.strip().lower()
+    if "://" in text:
+        scheme, _, text = text.partition("://")
+        if scheme != "whois":
+            return None  # rwhois:// and web links are not port-43 WHOIS
+    text = text.split("/")[0].rstrip(".")
+    host, _, port_text = text.partition(":")
+    port = 43
+    if port_text:
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            return None
+        port = int(port_text)
+    return Referral(host, port) if _HOST.match(host) else None
+
+
+def find_referral(text: str) -> Referral | None:
+    """The next server named by an answer: IANA's ``refer:``/``whois:``, a thin registry's
+    ``Registrar WHOIS Server:``, or an RIR's ``ReferralServer: whois://``.
+
+    ``rwhois://`` referrals are ignored: that protocol is not port-43 WHOIS."""
+    for line in text.splitlines()[:2000]:
+        match = _FIELD.match(line)
+        if not match:
+            continue
+        key, value = match.group(1).strip().lower(), match.group(2).strip()
+        if key in ("refer", "whois", "registrar whois server", "referralserver") and value:
+            referral = _host_port(value)
+            if referral is not None:
+                return referral
+    return None
+
+
+def refusal(text: str) -> tuple[str, bool] | None:
+    """``(reason, retryable)`` when the answer is a refusal rather than a record, else None.
+
+    Only short answers count: a real record can quote these words in its terms of use."""
+    body = "\n".join(
+        line
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith(("%", "#"))
+    ).lower()
+    whole = text.lower()
+    if len(body) > 600 and len(whole) > 2000:
+        return None
+    for phrase in _REFUSALS:
+        if phrase in whole:
+            return ("rate limit: " + phrase, True)
+    for phrase in _DENIALS:
+        if phrase in whole:
+            return ("refused: " + phrase, False)
+    return None
+
+
+def is_no_match(text: str) -> bool:
+    """True when a short answer says the registry holds no such object."""
+    head = text[:1500].lower()
+    return any(p in head for p in _NO_MATCH) and len(text) < 3000
+
+
+def _fields(text: str) -> list[tuple[str, str]]:
+    """``(key, value)`` pairs of non-comment lines, keys lower case."""
+    pairs = []
+    for line in text.splitlines():
+        if line.lstrip().startswith(("%", "#", ">>>")):
+            continue
+        match = _FIELD.match(line)
+        if match:
+            pairs.append((match.group(1).strip().lower(), match.group(2).strip()))
+    return pairs
+
+
+_REGISTRAR_KEYS = (
+    "registrar",
+    "registrar name",
+    "sponsoring registrar",
+    "current registar",
+    "current registrar",
+    "registrar organization",
+)
+
+
+def _python_whois_registrar(domain: str, text: str, notes: list[str]) -> str | None:
+    # Imported here: python-whois pulls in its whole registry table on import.
+    import whois.parser
+
+    try:
+        entry = whois.parser.WhoisEntry.load(domain, text)
+        value = entry.get("registrar")
+    except Exception as exc:  # third-party parser on hostile text: any failure
+        notes.append(f"python-whois could not parse the answer ({type(exc).__name__})")
+        return None
+    if isinstance(value, list):
+        value = next((v for v in value if isinstance(v, str) and v.strip()), None)
+    return clean_text(value)
+
+
+def _abuse_lines(text: str, collector: ContactCollector) -> None:
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped or stripped.startswith(("%", "#", ">>>")):
+            continue
+        match = _FIELD.match(line)
+        if not match:
+            continue
+        key, value = match.group(1).strip().lower(), match.group(2).strip()
+        if "abuse" not in key:
+            continue
+        if not value:
+            # A block header ("Abuse Contact:") with the details on the indented lines after it.
+            for follow in lines[index + 1 : index + 6]:
+                if not follow.startswith((" ", "\t")) or not follow.strip():
+                    break
+                for found in EMAIL_IN_TEXT.findall(follow):
+                    collector.offer(found, Confidence.NESTED_ABUSE_ROLE, f"'{key}' block")
+            continue
+        if "email" in key or "e-mail" in key or "mailbox" in key:
+            confidence = Confidence.ABUSE_ROLE
+        else:
+            confidence = Confidence.ABUSE_ELSEWHERE
+        for found in EMAIL_IN_TEXT.findall(value[:500]):
+            collector.offer(found, confidence, f"'{key}' field")
+
+
+def parse_domain_whois(
+    domain: str, text: str, server: str, *, cap: int = DEFAULT_PARSE_CAP
+) -> RegistrarRecord:
+    """Registrar name, IANA id and abuse desk of a domain from one WHOIS answer."""
+    text = text[:cap]
+    record = RegistrarRecord(source="whois", server=server, domain=domain)
+    notes: list[str] = []
+    record.name = _python_whois_registrar(domain, text, notes)
+    fields = _fields(text)
+    if record.name is None:
+        record.name = next(
+            (clean_text(v) for k, v in fields if k in _REGISTRAR_KEYS and clean_text(v)), None
+        )
+    record.iana_id = next(
+        (v for k, v in fields if k == "registrar iana id" and v.isdigit() and len(v) < 12), None
+    )
+    collector = ContactCollector.for_source(f"whois:{server}")
+    _abuse_lines(text, collector)
+    record.abuse_contacts = rank_contacts(collector.contacts)
+    record.notes = notes + collector.notes
+    return record

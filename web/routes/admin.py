@@ -1,0 +1,89 @@
+"""The dashboard, user administration, the partner directory and the audit log."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from registry.audit import AuditAction, recent_entries, record, verify_chain
+from registry.db import session_factory, unit_of_work
+from registry.models import Partner
+from registry.reporting.dashboard import dashboard
+from registry.users import Role, create_user, list_users
+from web.deps import Admin, Auditor, CheckedForm, Dashboarder, StateDep
+from web.views import render
+
+router = APIRouter(include_in_schema=False)
+AUDIT_PAGE = 100
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard_page(request: Request, user: Dashboarder, state: StateDep) -> Response:
+    with session_factory(state.engine)() as session:
+        figures = dashboard(session)
+    return render(request, "dashboard.html", user, f=figures)
+
+
+@router.get("/admin/users", response_class=HTMLResponse)
+def users_page(request: Request, user: Admin, state: StateDep) -> Response:
+    with session_factory(state.engine)() as session:
+        users = list_users(session)
+    return render(request, "users.html", user, users=users, roles=list(Role), error=None)
+
+
+@router.post("/admin/users", response_class=HTMLResponse)
+def add_user(request: Request, user: Admin, state: StateDep, form: CheckedForm) -> Response:
+    name = str(form.get("name") or "").strip()
+    role = str(form.get("role") or "")
+    agency = str(form.get("agency") or "").strip() or None
+    password = str(form.get("password") or "")
+    try:
+        with unit_of_work(state.engine) as session:
+            create_user(session, name, role, agency=agency, password=password)
+            record(
+                session,
+                actor=user.name,
+                action=AuditAction.USER_CREATED,
+                subject=f"user:{name}",
+                detail={"role": role, "agency": agency},
+            )
+    except ValueError as exc:
+        with session_factory(state.engine)() as session:
+            users = list_users(session)
+        return render(
+            request,
+            "users.html",
+            user,
+            status_code=400,
+            users=users,
+            roles=list(Role),
+            error=str(exc),
+        )
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.get("/admin/partners", response_class=HTMLResponse)
+def partners_page(request: Request, user: Admin, state: StateDep) -> Response:
+    with session_factory(state.engine)() as session:
+        partners = session.scalars(select(Partner).order_by(Partner.code)).all()
+    return render(request, "partners.html", user, partners=partners)
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(
+    request: Request,
+    user: Auditor,
+    state: StateDep,
+    before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    verify: bool = False,
+) -> Response:
+    with session_factory(state.engine)() as session:
+        entries = recent_entries(session, before_id=before, limit=AUDIT_PAGE)
+        report = verify_chain(session) if verify else None
+    next_before = entries[-1].id if len(entries) == AUDIT_PAGE else None
+    return render(
+        request, "audit.html", user, entries=entries, report=report, next_before=next_before
+    )
