@@ -23,7 +23,6 @@ from typing import Any
 from sqlalchemy import Engine, Table, func, select
 
 from bench.bench_render import EXAMPLE, free_port, start_relay
-from flows.deliver import deliver_batch
 from notices.directory import load_directory
 from notices.mail.message import NoticeComposer, RenderedNotice
 from notices.routing import PlannedNotice
@@ -31,6 +30,7 @@ from notices.transport.smtp import SmtpSettings, SmtpTimeouts, SmtpTransport
 from registry import migrate
 from registry.bulk.writes import insert_rows
 from registry.db import make_engine, unit_of_work
+from registry.delivery.batch import deliver_batch
 from registry.models import Case, Notice, Report, Resolution
 from registry.notifying.service import notify_cases
 from registry.status import CaseStatus, NoticeStatus

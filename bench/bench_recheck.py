@@ -35,13 +35,13 @@ import yaml
 from sqlalchemy import Engine, text
 
 from bench.cpu import cpu_seconds, postmaster_pid, tree_cpu_seconds
-from flows.recheck import ProberFactory, probe_targets, run_recheck
-from hosting.probe.prober import ProbeLimits, Prober, build_prober
+from hosting.probe import ProbeLimits, Prober, build_prober
 from registry import migrate
 from registry.db import make_engine, unit_of_work
 from registry.intake.service import ingest_file
 from registry.tracking.claims import load_targets
 from registry.tracking.decide import TrackingPolicy
+from registry.tracking.run import ProberFactory, probe_targets, run_recheck
 from registry.tracking.service import record_checks
 from sandbox.world.generate import generate_world_dict
 from settings import DEFAULT_CATEGORIES

@@ -27,12 +27,10 @@ import dns.resolver
 import uvloop
 from whois.parser import WhoisEntry
 
-from hosting.common.cache import MemoryCache
-from hosting.common.limits import Limits
-from hosting.trace.resolution import Target
+from hosting.trace import Limits, MemoryCache, Target
 from registry.tracing.sources import TraceSources
 from settings import Settings
-from urls.normalise import normalise_url
+from urls import normalise_url
 
 PROVIDERS = 100
 DOMAINS = 1000

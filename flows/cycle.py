@@ -19,12 +19,13 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from flows.db import engine_for
 from flows.deliver import deliver_flow
 from flows.escalate import escalate_flow
 from flows.notify import directory_path, notify_flow
-from flows.recheck import prober_factory, run_recheck, summary_markdown, tracking_policy
+from flows.recheck import summary_markdown
 from flows.tracing import trace_flow
+from registry.db import configured_url, engine_for
+from registry.tracking.run import prober_factory, run_recheck, tracking_policy
 from registry.tracking.service import RecheckSummary
 from settings import get_settings
 
@@ -70,7 +71,7 @@ def tracking_cycle_flow(
     """Recheck the due cases, re-trace and re-notify the moved and reappeared, take the due
     ladder steps, and deliver every due notice; return each step's summary."""
     directory_path()  # without a directory no new round could be notified: refuse first
-    url = database_url or get_settings().database_url
+    url = configured_url(database_url)
     rechecked = recheck_due_cases(batch_size, removed_recheck_seconds, url)
     create_markdown_artifact(
         summary_markdown(RecheckSummary.from_json(rechecked)),

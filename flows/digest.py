@@ -15,9 +15,8 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.db import engine_for
 from registry.base import utcnow
-from registry.db import unit_of_work
+from registry.db import engine_for, unit_of_work
 from registry.reporting.figures import format_duration
 from registry.reporting.stats import compute_stats
 

@@ -12,13 +12,10 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from flows import summaries
-from flows.db import engine_for
 from flows.notify import composer_for, directory_path
 from registry.base import utcnow
-from registry.db import unit_of_work
-from registry.escalation.service import ACTOR, escalate_cases, ladder_case_ids
-from settings import get_settings
+from registry.db import engine_for, unit_of_work
+from registry.escalation.service import ACTOR, EscalateSummary, escalate_cases, ladder_case_ids
 
 DEFAULT_BATCH = 500
 
@@ -26,7 +23,7 @@ DEFAULT_BATCH = 500
 @task(name="ladder-cases", cache_policy=NO_CACHE)
 def ladder_cases(database_url: str | None = None) -> list[int]:
     """The ids of the cases the ladder may concern, oldest first."""
-    with unit_of_work(engine_for(database_url or get_settings().database_url)) as session:
+    with unit_of_work(engine_for(database_url)) as session:
         return ladder_case_ids(session)
 
 
@@ -34,7 +31,7 @@ def ladder_cases(database_url: str | None = None) -> list[int]:
 def escalate_cases_batch(case_ids: list[int], database_url: str | None = None) -> dict[str, Any]:
     """Take the due ladder steps of one batch of cases, in one transaction; return its summary."""
     directory, composer = composer_for(directory_path())
-    with unit_of_work(engine_for(database_url or get_settings().database_url)) as session:
+    with unit_of_work(engine_for(database_url)) as session:
         summary = escalate_cases(
             session,
             case_ids,
@@ -49,11 +46,7 @@ def escalate_cases_batch(case_ids: list[int], database_url: str | None = None) -
 
 def add_up(batches: list[dict[str, Any]]) -> dict[str, Any]:
     """One summary for the whole run."""
-    return summaries.add_up(
-        batches,
-        ("cases", "reminders", "escalations", "analyst", "needs_analyst", "notices"),
-        "by_kind",
-    )
+    return EscalateSummary.add_up(batches)
 
 
 @flow(name="escalate", log_prints=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -10,26 +11,34 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from flows.db import engine_for
-from registry.db import unit_of_work
+from registry.db import engine_for, unit_of_work
 from registry.intake.service import ingest_file
 from settings import get_settings
 
+Reports = str | list[dict[str, Any]]
+"""The path of a reports file the worker can read, or the reports themselves (a list of objects
+in the intake format, as a deployment passes them)."""
+
 
 @task(name="ingest-reports", cache_policy=NO_CACHE)
-def ingest_reports(path: str, database_url: str | None = None) -> dict[str, Any]:
-    """Store every report of one file in one transaction; return the intake summary."""
+def ingest_reports(
+    reports: Reports, database_url: str | None = None, actor: str = "flow:intake"
+) -> dict[str, Any]:
+    """Store every report in one transaction; return the intake summary and the case ids."""
     settings = get_settings()
-    data = Path(path).read_bytes()
+    if isinstance(reports, str):
+        data, name = Path(reports).read_bytes(), Path(reports).name
+    else:
+        data, name = json.dumps(reports).encode("utf-8"), "reports.json"
     with unit_of_work(engine_for(database_url)) as session:
         result = ingest_file(
             session,
             data,
-            Path(path).name,
+            name,
             categories=settings.categories,
             default_source=settings.default_source,
-            actor="flow:intake",
-            flow_run_id=str(flow_run.get_id() or ""),
+            actor=actor,
+            flow_run_id=str(flow_run.get_id() or "") or None,
         )
     summary = result.to_json()
     summary["case_ids"] = result.case_ids

@@ -14,13 +14,11 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from flows import summaries
-from flows.db import engine_for
 from notices.directory import Directory, load_directory
 from notices.mail.message import NoticeComposer
 from registry.base import utcnow
-from registry.db import unit_of_work
-from registry.notifying.service import notify_cases, waiting_case_ids
+from registry.db import engine_for, unit_of_work
+from registry.notifying.service import NotifySummary, notify_cases, waiting_case_ids
 from settings import get_settings
 
 ACTOR = "flow:notify"
@@ -61,7 +59,7 @@ def composer_for(path: Path) -> tuple[Directory, NoticeComposer]:
 def notify_cases_batch(case_ids: list[int], database_url: str | None = None) -> dict[str, Any]:
     """Queue the notices due for one batch of cases, in one transaction; return its summary."""
     directory, composer = composer_for(directory_path())
-    with unit_of_work(engine_for(database_url or get_settings().database_url)) as session:
+    with unit_of_work(engine_for(database_url)) as session:
         summary = notify_cases(
             session,
             case_ids,
@@ -77,17 +75,13 @@ def notify_cases_batch(case_ids: list[int], database_url: str | None = None) -> 
 @task(name="cases-waiting-for-notices", cache_policy=NO_CACHE)
 def cases_waiting(limit: int | None = None, database_url: str | None = None) -> list[int]:
     """The ids of the cases waiting for notices, oldest first."""
-    with unit_of_work(engine_for(database_url or get_settings().database_url)) as session:
+    with unit_of_work(engine_for(database_url)) as session:
         return waiting_case_ids(session, limit=limit)
 
 
 def add_up(batches: list[dict[str, Any]]) -> dict[str, Any]:
     """One summary for the whole run."""
-    return summaries.add_up(
-        batches,
-        ("cases", "notified", "held", "needs_analyst", "notices", "notices_held"),
-        "by_kind",
-    )
+    return NotifySummary.add_up(batches)
 
 
 @flow(name="notify", log_prints=False)

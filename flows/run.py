@@ -8,47 +8,16 @@ steps run alone; the run ends with one markdown artifact summing them up.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
-from prefect import flow, task
+from prefect import flow
 from prefect.artifacts import create_markdown_artifact
-from prefect.cache_policies import NO_CACHE
-from prefect.runtime import flow_run
 
-from flows.db import engine_for
 from flows.deliver import deliver_flow
+from flows.intake import Reports, ingest_reports
 from flows.notify import directory_path, notify_flow
 from flows.tracing import trace_flow
-from registry.db import unit_of_work
-from registry.intake.service import ingest_file
-from settings import get_settings
-
-Reports = str | list[dict[str, Any]]
-
-
-@task(name="ingest-reports", cache_policy=NO_CACHE)
-def ingest(reports: Reports, database_url: str | None = None) -> dict[str, Any]:
-    """Open cases from a file path or from report objects; return the intake summary."""
-    settings = get_settings()
-    if isinstance(reports, str):
-        data, name = Path(reports).read_bytes(), Path(reports).name
-    else:
-        data, name = json.dumps(reports).encode("utf-8"), "reports.json"
-    with unit_of_work(engine_for(database_url or get_settings().database_url)) as session:
-        result = ingest_file(
-            session,
-            data,
-            name,
-            categories=settings.categories,
-            default_source=settings.default_source,
-            actor="flow:takedown",
-            flow_run_id=str(flow_run.get_id() or "") or None,
-        )
-    summary = result.to_json()
-    summary["case_ids"] = result.case_ids
-    return summary
+from registry.db import configured_url
 
 
 def _kinds(counts: dict[str, int]) -> str:
@@ -93,8 +62,8 @@ def takedown_flow(reports: Reports, database_url: str | None = None) -> dict[str
     """Open cases from ``reports``, trace every case due, queue and deliver its notices."""
     directory_path()  # without a directory nothing can be notified: refuse before intake
     # Named once, so every step works on the same database whatever its engine cache holds.
-    url = database_url or get_settings().database_url
-    intake = ingest(reports, url)
+    url = configured_url(database_url)
+    intake = ingest_reports(reports, url, actor="flow:takedown")
     run = {"intake": intake} | pipeline_flow(database_url=url)
     create_markdown_artifact(run_markdown(run), key="takedown-run", description="Takedown run")
     return run
@@ -107,7 +76,7 @@ def pipeline_flow(database_url: str | None = None) -> dict[str, Any]:
     The web app runs this after opening cases itself, so a case opened in the browser goes
     through exactly the steps of ``takedown run``.
     """
-    url = database_url or get_settings().database_url
+    url = configured_url(database_url)
     traced = trace_flow(database_url=url)
     notified = notify_flow(database_url=url)
     delivered = deliver_flow(database_url=url)

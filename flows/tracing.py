@@ -13,10 +13,10 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from flows import summaries
-from flows.db import engine_for
+from registry.db import engine_for
 from registry.tracing.run import DEFAULT_BATCH, trace_batch
 from registry.tracing.sources import TraceSources
+from registry.tracing.store import BatchSummary
 from settings import get_settings
 
 ACTOR = "flow:trace"
@@ -42,9 +42,7 @@ def trace_cases_batch(
 
 def add_up(batches: list[dict[str, Any]]) -> dict[str, Any]:
     """One summary for the whole run."""
-    return summaries.add_up(
-        batches, ("claimed", "traced", "failed", "skipped", "queries"), "countries"
-    )
+    return BatchSummary.add_up(batches)
 
 
 def summary_markdown(total: dict[str, Any]) -> str:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,9 +38,27 @@ CHUNK = 1000
 
 @dataclass(frozen=True, slots=True)
 class PartnerExport:
+    """One partner's referral record for ``[since, until)``, as CSV bytes."""
+
     partner: str
+    since: datetime
+    until: datetime
     notices: int
     data: bytes
+
+    @property
+    def audit_subject(self) -> str:
+        return f"partner:{self.partner}"
+
+    def audit_detail(self) -> dict[str, Any]:
+        """What the audit log keeps of the export: the period, the count and the file's hash."""
+        return {
+            "what": "partner_export",
+            "since": self.since.isoformat(),
+            "until": self.until.isoformat(),
+            "notices": self.notices,
+            "sha256": hashlib.sha256(self.data).hexdigest(),
+        }
 
 
 def partner_export(
@@ -91,4 +111,6 @@ def partner_export(
         )
         for n in notices
     )
-    return PartnerExport(partner, len(notices), csv_bytes(PARTNER_EXPORT_HEADER, rows))
+    return PartnerExport(
+        partner, since, until, len(notices), csv_bytes(PARTNER_EXPORT_HEADER, rows)
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, MetaData, Table
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -77,3 +77,10 @@ def str_enum(enum_class: type[Any]) -> SAEnum:
         length=20,
         values_callable=lambda members: [member.value for member in members],
     )
+
+
+def table_of(model: type[Any]) -> Table:
+    """The Core table of a mapped class, for the bulk statements that bypass the ORM."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table

@@ -5,11 +5,38 @@ from __future__ import annotations
 import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+from registry import migrate
+from settings import get_settings
+
+
+def configured_url(url: str | None = None) -> str:
+    """``url``, or the configured ``TAKEDOWN_DATABASE_URL`` when none is given."""
+    return url or get_settings().database_url
+
+
+def engine_for(url: str | None = None) -> Engine:
+    """The engine every boundary (a command, a request, a flow run) works through: one per
+    database and process, checked to be at the current schema when first made.
+
+    ``url`` defaults to the settings'. Raises :class:`registry.migrate.SchemaNotCurrent` for a
+    database that is missing or behind; ``takedown db upgrade`` uses :func:`make_engine`.
+    """
+    # Keyed by the resolved URL: a changed TAKEDOWN_DATABASE_URL must not get a stale engine.
+    return _checked_engine(configured_url(url))
+
+
+@lru_cache(maxsize=8)
+def _checked_engine(url: str) -> Engine:
+    engine = make_engine(url)
+    migrate.ensure_current(engine)
+    return engine
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

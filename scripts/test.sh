@@ -14,6 +14,8 @@ command -v chromium >/dev/null || needed+=(chromium)
 command -v nsd-checkzone >/dev/null || needed+=(nsd)
 command -v swaks >/dev/null || needed+=(swaks)
 command -v unbound >/dev/null || needed+=(unbound)
+# WeasyPrint warns (an error under our warnings filter) when HarfBuzz-Subset is missing.
+ldconfig -p | grep -q libharfbuzz-subset || needed+=(libharfbuzz-subset0)
 if [ "${#needed[@]}" -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${needed[@]}" >/dev/null
 fi
@@ -23,4 +25,5 @@ export PREFECT_SERVER_ANALYTICS_ENABLED=false
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+.venv/bin/lint-imports --no-cache
 .venv/bin/pytest "$@"

@@ -1,1 +1,1 @@
-"""The application shell: settings, command line, logging."""
+"""The command line: Typer commands over the engine's packages."""

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
 
 from registry import migrate
-from registry.db import make_engine
+from registry.db import engine_for, make_engine
 from settings import Settings, get_settings
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
@@ -61,10 +61,8 @@ def settings() -> Settings:
 
 def engine(check_schema: bool = True) -> Engine:
     """The engine of the configured database, checked to be at the current schema."""
-    result = make_engine(settings().database_url)
-    if check_schema:
-        migrate.ensure_current(result)
-    return result
+    url = settings().database_url
+    return engine_for(url) if check_schema else make_engine(url)
 
 
 def print_json(value: Any) -> None:

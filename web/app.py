@@ -23,7 +23,7 @@ from notices.mail.addresses import InvalidAddress
 from records.signing import InvalidSigningKey, SigningKeyMissing
 from registry.case_actions import ReasonRequired
 from registry.cases import CaseNotFound
-from registry.db import make_engine
+from registry.db import engine_for
 from registry.intake.reader import UnreadableFile
 from registry.lifecycle import IllegalTransition
 from registry.queries import Forbidden
@@ -87,7 +87,7 @@ def create_app(
         openapi_url="/api/openapi.json",
     )
     app.state.web = WebState(
-        engine=engine or make_engine(settings.database_url),
+        engine=engine or engine_for(settings.database_url),
         config=config,
         throttle=SignInThrottle(config.sign_in_limits),
         start_takedown=starter,

@@ -69,14 +69,8 @@ def referrals_response(
         state.engine,
         actor=user.name,
         action=AuditAction.DOWNLOAD,
-        subject=f"partner:{partner}",
-        detail={
-            "what": "partner_export",
-            "since": since.isoformat(),
-            "until": until.isoformat(),
-            "notices": export.notices,
-            "sha256": sha256_hex(export.data),
-        },
+        subject=export.audit_subject,
+        detail=export.audit_detail(),
     )
     stamp = f"{since:%Y%m%d}-{until:%Y%m%d}"
     return _attachment(export.data, "text/csv; charset=utf-8", f"referrals-{partner}-{stamp}.csv")

@@ -22,19 +22,9 @@ import dns.nameserver
 import dns.resolver
 
 from hosting.dns import quick as probe_stub
-from hosting.dns.lookups import DnsAnswer, DnsStatus, parse_nameservers
+from hosting.dns.lookups import DnsAnswer, DnsStatus, parse_nameservers, resolver_for, status_of
 
 _QUICK_TYPES = {"A": probe_stub.A, "AAAA": probe_stub.AAAA}
-
-
-def _status_of(exc: Exception) -> DnsStatus:
-    if isinstance(exc, dns.resolver.NXDOMAIN):
-        return DnsStatus.NXDOMAIN
-    if isinstance(exc, dns.resolver.NoNameservers):
-        return DnsStatus.SERVFAIL
-    if isinstance(exc, dns.exception.Timeout | TimeoutError):
-        return DnsStatus.TIMEOUT
-    return DnsStatus.ERROR
 
 
 class ProbeResolver:
@@ -48,14 +38,7 @@ class ProbeResolver:
         quick: bool = True,
     ) -> None:
         """With ``quick`` false, every lookup goes through dnspython alone."""
-        if nameservers:
-            resolver = dns.asyncresolver.Resolver(configure=False)
-            resolver.nameservers = [dns.nameserver.Do53Nameserver(h, p) for h, p in nameservers]
-        else:
-            resolver = dns.asyncresolver.Resolver()
-        resolver.lifetime = lifetime
-        resolver.timeout = max(0.2, lifetime / 3)
-        self._resolver = resolver
+        resolver = self._resolver = resolver_for(nameservers, lifetime)
         self._lifetime = lifetime
         self._quick_server = _first_do53(resolver) if quick else None
 
@@ -90,7 +73,7 @@ class ProbeResolver:
         except dns.resolver.NoAnswer:
             return DnsStatus.NO_ANSWER, []
         except Exception as exc:  # every resolver failure is an outcome here
-            return _status_of(exc), []
+            return status_of(exc), []
         values = [str(r) for r in answer.rrset or []]
         return (DnsStatus.OK if values else DnsStatus.NO_ANSWER), values
 

@@ -19,6 +19,7 @@ import dns.exception
 import dns.nameserver
 import dns.rdatatype
 import dns.resolver
+from dns.asyncresolver import Resolver as AsyncResolver
 
 from hosting.common.evidence import Evidence
 from hosting.common.limits import Limits
@@ -94,7 +95,21 @@ def parse_nameservers(setting: str | None) -> list[tuple[str, int]]:
     return servers
 
 
-def _status_of(exc: BaseException) -> DnsStatus:
+def resolver_for(nameservers: Sequence[tuple[str, int]], lifetime: float) -> AsyncResolver:
+    """dnspython's async resolver on ``nameservers`` (the system's when empty), each lookup
+    bounded by ``lifetime`` seconds and each try by a third of it."""
+    if nameservers:
+        resolver = dns.asyncresolver.Resolver(configure=False)
+        resolver.nameservers = [dns.nameserver.Do53Nameserver(h, p) for h, p in nameservers]
+    else:
+        resolver = dns.asyncresolver.Resolver()
+    resolver.lifetime = lifetime
+    resolver.timeout = max(0.2, lifetime / 3)
+    return resolver
+
+
+def status_of(exc: BaseException) -> DnsStatus:
+    """What a dnspython exception means for a lookup."""
     if isinstance(exc, dns.resolver.NXDOMAIN):
         return DnsStatus.NXDOMAIN
     if isinstance(exc, dns.resolver.NoAnswer):
@@ -113,14 +128,7 @@ class DnsClient:
         self, nameservers: Sequence[tuple[str, int]] = (), limits: Limits | None = None
     ) -> None:
         self._limits = limits or Limits()
-        if nameservers:
-            resolver = dns.asyncresolver.Resolver(configure=False)
-            resolver.nameservers = [dns.nameserver.Do53Nameserver(h, p) for h, p in nameservers]
-        else:
-            resolver = dns.asyncresolver.Resolver()
-        resolver.lifetime = self._limits.timeouts.dns
-        resolver.timeout = max(0.2, self._limits.timeouts.dns / 3)
-        self._resolver = resolver
+        self._resolver = resolver_for(nameservers, self._limits.timeouts.dns)
 
     @classmethod
     def from_setting(cls, setting: str | None, limits: Limits | None = None) -> DnsClient:
@@ -148,7 +156,7 @@ class DnsClient:
             if isinstance(outcome, BaseException):
                 if not isinstance(outcome, Exception):
                     raise outcome
-                statuses.append(_status_of(outcome))
+                statuses.append(status_of(outcome))
                 continue
             result.evidence.append(self._evidence(outcome, f"{host} {rdtype}"))
             if not result.cname_chain:
@@ -169,6 +177,6 @@ class DnsClient:
         try:
             answer = await self._query(domain, "NS")
         except Exception as exc:  # every resolver failure is an outcome here
-            return _status_of(exc), []
+            return status_of(exc), []
         names = sorted(str(r.target).rstrip(".").lower() for r in answer.rrset or [])
         return DnsStatus.OK, names

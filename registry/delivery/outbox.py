@@ -28,11 +28,12 @@ from datetime import datetime, timedelta
 from email.utils import parseaddr
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from notices.facts import clean_text
 from notices.transport.outcome import DeliveryOutcome, DeliveryResult, OutgoingMail
+from registry.base import table_of
 from registry.models import Case, Notice, notice_cases
 from registry.status import NoticeStatus
 
@@ -134,14 +135,10 @@ def envelope_sender(rendered: str) -> str:
 
 
 # The per-message statements, built once: delivery runs them for every message it sends.
-def _table(model: type[Any]) -> Table:
-    table = model.__table__
-    assert isinstance(table, Table)
-    return table
 
 
-_NOTICES = _table(Notice)
-_CASES = _table(Case)
+_NOTICES = table_of(Notice)
+_CASES = table_of(Case)
 _HELD_BY_ME = (
     (_NOTICES.c.id == bindparam("b_id"))
     & (_NOTICES.c.status == NoticeStatus.SENDING)

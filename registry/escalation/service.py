@@ -45,6 +45,7 @@ from registry.models import Case, CaseEvent, Notice, notice_cases
 from registry.notifying.facts import FactsProblem, load_case_facts
 from registry.notifying.plan import compose_rows
 from registry.status import EventKind, NoticeStatus
+from registry.tally import Tally
 
 ACTOR = "flow:escalate"
 MAX_REASON = 1000
@@ -61,7 +62,7 @@ def ladder_of(directory: Directory) -> Ladder:
 
 
 @dataclass(slots=True)
-class EscalateSummary:
+class EscalateSummary(Tally):
     """What one escalate batch did."""
 
     cases: int = 0
@@ -72,18 +73,6 @@ class EscalateSummary:
     """Cases newly flagged: the analyst step, or a step nobody could be told of."""
     notices: int = 0
     by_kind: Counter[str] = field(default_factory=Counter)
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain values, for flow tasks and ``takedown escalate --json``."""
-        return {
-            "cases": self.cases,
-            "reminders": self.reminders,
-            "escalations": self.escalations,
-            "analyst": self.analyst,
-            "needs_analyst": self.needs_analyst,
-            "notices": self.notices,
-            "by_kind": dict(sorted(self.by_kind.items())),
-        }
 
 
 def ladder_case_ids(session: Session, *, limit: int | None = None, after_id: int = 0) -> list[int]:

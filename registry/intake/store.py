@@ -13,10 +13,11 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, Table, any_, bindparam, select, text
+from sqlalchemy import ColumnElement, String, any_, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from registry.base import table_of
 from registry.bulk.writes import Columns, insert_columns, insert_columns_ignoring_conflicts
 from registry.intake.result import IntakeResult
 from registry.intake.validate import ValidReport
@@ -56,7 +57,7 @@ def store_reports(
     # Rows go to the database as columns: no dict per row to build and take apart again.
     stored = insert_columns_ignoring_conflicts(
         session,
-        _table(Report),
+        table_of(Report),
         _report_columns(fresh, [case_ids[key] for key in keys], now),
         conflict_columns=["source", "report_id"],
         returning=["source", "report_id"],
@@ -79,7 +80,7 @@ def store_reports(
         else:
             result.reports_attached += 1
             events.append((case_id, EventKind.REPORT_ATTACHED, report))
-    insert_columns(session, _table(CaseEvent), _event_columns(events, actor, flow_run_id, now))
+    insert_columns(session, table_of(CaseEvent), _event_columns(events, actor, flow_run_id, now))
     session.flush()
 
 
@@ -144,7 +145,7 @@ def _open_new_cases(
     count = len(firsts)
     inserted = insert_columns_ignoring_conflicts(
         session,
-        _table(Case),
+        table_of(Case),
         {
             "url": [r.url.url for r in firsts],
             "url_sha256": list(groups),
@@ -213,12 +214,6 @@ def _event_columns(
         "flow_run_id": [flow_run_id] * count,
         "detail": [None] * count,
     }
-
-
-def _table(model: type[Any]) -> Table:
-    table = model.__table__
-    assert isinstance(table, Table)
-    return table
 
 
 def _chunks(items: Iterable[Any]) -> Iterator[list[Any]]:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from registry.intake.reader import RawRow, RowProblem
-from urls.normalise import InvalidURL, NormalisedURL, normalise_url
+from urls import InvalidURL, NormalisedURL, normalise_url
 
 MAX_REPORT_ID = 128
 MAX_ANALYST = 128

@@ -31,7 +31,7 @@ from notices.facts import (
     clean_text,
 )
 from registry.models import Case, Contact, Report, Resolution
-from urls.normalise import defang
+from urls import defang
 
 OVERRIDE_SOURCE = "override"
 """Contacts an analyst set by hand: they come before every traced contact."""

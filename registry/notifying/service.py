@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from notices.directory import Directory
@@ -25,6 +25,7 @@ from notices.facts import clean_text
 from notices.mail.message import NoticeComposer
 from notices.routing import PlannedNotice
 from registry import audit
+from registry.base import table_of
 from registry.bulk.writes import insert_ignoring_conflicts, insert_rows
 from registry.cases import CaseNotFound
 from registry.lifecycle import allowed_next
@@ -32,6 +33,7 @@ from registry.models import Case, CaseEvent, Notice, notice_cases
 from registry.notifying.facts import load_case_facts
 from registry.notifying.plan import CasePlan, existing_notices, plan_cases, render_rows
 from registry.status import CaseStatus, EventKind, NoticeStatus
+from registry.tally import Tally
 
 POLICE_CLEARED = "police cleared the case"
 """The reason of the case event ``takedown case clear`` records; notify looks for it."""
@@ -42,7 +44,7 @@ SUPERSEDED = "superseded: the police partner cleared the case; sent as a new not
 
 
 @dataclass(slots=True)
-class NotifySummary:
+class NotifySummary(Tally):
     """What one notify batch did."""
 
     cases: int = 0
@@ -52,24 +54,6 @@ class NotifySummary:
     notices: int = 0
     notices_held: int = 0
     by_kind: Counter[str] = field(default_factory=Counter)
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain values, for flow tasks and ``takedown notify --json``."""
-        return {
-            "cases": self.cases,
-            "notified": self.notified,
-            "held": self.held,
-            "needs_analyst": self.needs_analyst,
-            "notices": self.notices,
-            "notices_held": self.notices_held,
-            "by_kind": dict(sorted(self.by_kind.items())),
-        }
-
-
-def _table(model: type[Any]) -> Table:
-    table = model.__table__
-    assert isinstance(table, Table)
-    return table
 
 
 def _cleared() -> Any:
@@ -138,7 +122,7 @@ def _store(
     to their cases; return, per case, the new notices covering it."""
     created = insert_ignoring_conflicts(
         session,
-        _table(Notice),
+        table_of(Notice),
         [row for row, _ in rows],
         conflict_columns=["dedupe_key"],
         returning=["id", "dedupe_key"],
@@ -220,7 +204,7 @@ def _move(
                 },
             }
         )
-    table = _table(Case)
+    table = table_of(Case)
     statement = (
         update(table)
         .where(table.c.id == bindparam("b_id"))
@@ -234,7 +218,7 @@ def _move(
     )
     if updates:
         session.execute(statement, updates)
-    insert_rows(session, _table(CaseEvent), events)
+    insert_rows(session, table_of(CaseEvent), events)
 
 
 def _retire_held(session: Session, cleared: Sequence[int], now: datetime) -> None:

@@ -29,7 +29,7 @@ from registry import audit
 from registry.base import utcnow
 from registry.models import AbusiveDomain, AuditEntry, Case, case_reference
 from registry.status import CaseStatus
-from urls.normalise import InvalidURL, normalise_url
+from urls import InvalidURL, normalise_url
 
 LISTED_STATUSES = frozenset(
     {

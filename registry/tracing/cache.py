@@ -15,12 +15,13 @@ from collections.abc import Callable, Collection, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from hosting.common.cache import CacheEntry as Entry
-from hosting.common.cache import JsonObject, MemoryCache
+from hosting.trace import CacheEntry as Entry
+from hosting.trace import JsonObject, MemoryCache
+from registry.base import table_of
 from registry.models import CacheEntry
 
 CHUNK = 1000
@@ -37,12 +38,6 @@ def _chunks(items: Collection[str]) -> Iterator[list[str]]:
     ordered = sorted(items)
     for start in range(0, len(ordered), CHUNK):
         yield ordered[start : start + CHUNK]
-
-
-def _table() -> Table:
-    table = CacheEntry.__table__
-    assert isinstance(table, Table)
-    return table
 
 
 class DatabaseCache:
@@ -141,7 +136,7 @@ class DatabaseCache:
         ]
         dialect = session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(_table())
+        statement = insert(table_of(CacheEntry))
         statement = statement.on_conflict_do_update(
             index_elements=["kind", "key"],
             set_={

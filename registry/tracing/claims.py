@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
+from registry.base import table_of
 from registry.bulk.writes import insert_rows
 from registry.lifecycle import check_transition
 from registry.models import Case, CaseEvent
@@ -65,12 +66,6 @@ def _due(status: CaseStatus, now: datetime) -> ColumnElement[bool]:
         return Case.status == status
     # A failed trace waits for its next attempt; a trace in progress for the end of its lease.
     return (Case.status == status) & or_(Case.next_check_at.is_(None), Case.next_check_at <= now)
-
-
-def _table(model: type[Any]) -> Table:
-    table = model.__table__
-    assert isinstance(table, Table)
-    return table
 
 
 def claim_cases(
@@ -131,7 +126,7 @@ def claim_cases(
         if status is CaseStatus.MOVED:
             # The cached answers led to the host the content left: trace from fresh ones.
             forget_dns(session, {row.host for row in rows})
-    insert_rows(session, _table(CaseEvent), events)
+    insert_rows(session, table_of(CaseEvent), events)
     session.flush()
     return claimed
 

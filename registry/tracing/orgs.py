@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, insert, select, text
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.orm import Session
 
-from hosting.common.contacts import AbuseContact, rank_contacts
-from hosting.trace.result import HostingResult
+from hosting.trace import AbuseContact, HostingResult, rank_contacts
+from registry.base import table_of
 from registry.bulk.writes import insert_rows
 from registry.models import Contact, Organisation
 from registry.status import OrganisationRole
@@ -105,12 +105,6 @@ def parties_of(result: HostingResult) -> tuple[CaseParties, dict[OrgKey, Sightin
     return CaseParties(host, registrar, cdn), seen
 
 
-def _table(model: type[Any]) -> Table:
-    table = model.__table__
-    assert isinstance(table, Table)
-    return table
-
-
 def ensure_organisations(
     session: Session, sightings: dict[OrgKey, Sighting], now: datetime
 ) -> dict[OrgKey, int]:
@@ -135,7 +129,7 @@ def ensure_organisations(
             }
             for key in missing
         ]
-        table = _table(Organisation)
+        table = table_of(Organisation)
         created = session.execute(
             insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
         ).all()
@@ -185,7 +179,7 @@ def _replace_contacts(
     for org_id in org_ids:
         for rank, contact in enumerate(rank_contacts(contacts[org_id]), start=1):
             rows.append(_contact_row(org_id, rank, contact, now))
-    insert_rows(session, _table(Contact), rows)
+    insert_rows(session, table_of(Contact), rows)
 
 
 def _contact_row(org_id: int, rank: int, contact: AbuseContact, now: datetime) -> dict[str, Any]:

@@ -14,8 +14,7 @@ from datetime import datetime
 import uvloop
 from sqlalchemy import Engine
 
-from hosting.trace.resolution import Target
-from hosting.trace.result import HostingResult
+from hosting.trace import HostingResult, Target
 from registry.base import utcnow
 from registry.db import unit_of_work
 from registry.tracing.cache import DatabaseCache

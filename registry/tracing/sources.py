@@ -14,10 +14,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
-from hosting.common.cache import ResolutionCache
-from hosting.common.limits import KNOWN_SERVER_POLICIES, Limits, RateLimit, ServerPolicy
-from hosting.trace.resolver import HostingResolver
-from hosting.trace.tracer import open_resolver
+from hosting.trace import (
+    KNOWN_SERVER_POLICIES,
+    HostingResolver,
+    Limits,
+    RateLimit,
+    ResolutionCache,
+    ServerPolicy,
+    open_resolver,
+)
 
 LOCAL_SERVER = ServerPolicy(concurrency=64, rate=RateLimit(100_000, 1, burst=10_000))
 """Politeness towards a server on loopback: only a sanity bound."""

@@ -17,12 +17,14 @@ from typing import Any
 from sqlalchemy import Table, bindparam, func, insert, update
 from sqlalchemy.orm import Session
 
-from hosting.common.evidence import Evidence as Answer
-from hosting.trace.result import HostingResult
+from hosting.trace import Evidence as Answer
+from hosting.trace import HostingResult
+from registry.base import table_of
 from registry.bulk.writes import insert_rows
 from registry.lifecycle import check_transition
 from registry.models import Case, CaseEvent, Evidence, Resolution
 from registry.status import CaseStatus, EventKind
+from registry.tally import Tally
 from registry.tracing.claims import ClaimedCase, TraceRetry, still_claimed
 from registry.tracing.orgs import (
     CaseParties,
@@ -40,7 +42,7 @@ BINARY_PREFIX = "base64:"
 
 
 @dataclass(slots=True)
-class BatchSummary:
+class BatchSummary(Tally):
     """What one trace batch did."""
 
     claimed: int = 0
@@ -53,19 +55,6 @@ class BatchSummary:
     queries: int = 0
     cache_loaded: int = 0
     cache_written: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain values, for flow tasks and ``takedown trace --json``."""
-        return {
-            "claimed": self.claimed,
-            "traced": self.traced,
-            "failed": self.failed,
-            "skipped": self.skipped,
-            "countries": dict(sorted(self.countries.items())),
-            "queries": self.queries,
-            "cache_loaded": self.cache_loaded,
-            "cache_written": self.cache_written,
-        }
 
 
 def is_traced(result: HostingResult) -> bool:
@@ -108,12 +97,6 @@ def evidence_bytes(stored: str) -> bytes:
     if stored.startswith(BINARY_PREFIX):
         return base64.b64decode(stored[len(BINARY_PREFIX) :])
     return stored.encode("utf-8")
-
-
-def _table(model: type[Any]) -> Table:
-    table = model.__table__
-    assert isinstance(table, Table)
-    return table
 
 
 def record_results(
@@ -195,7 +178,7 @@ def record_results(
             }
         )
     _update_cases(session, updates)
-    insert_rows(session, _table(CaseEvent), events)
+    insert_rows(session, table_of(CaseEvent), events)
     session.flush()
     return summary
 
@@ -206,7 +189,7 @@ def _insert_resolutions(
     now: datetime,
     flow_run_id: str | None,
 ) -> dict[int, int]:
-    table = _table(Resolution)
+    table = table_of(Resolution)
     rows = [
         {
             "case_id": case.id,
@@ -242,7 +225,7 @@ def _insert_evidence(
         for case, result in pairs
         for answer in result.evidence
     ]
-    insert_rows(session, _table(Evidence), rows)
+    insert_rows(session, table_of(Evidence), rows)
 
 
 COPIED = (
@@ -269,7 +252,7 @@ def _param(table: Table, column: str, name: str | None = None) -> Any:
 def _update_cases(session: Session, updates: list[dict[str, Any]]) -> None:
     if not updates:
         return
-    table = _table(Case)
+    table = table_of(Case)
     values: dict[str, Any] = {column: _param(table, column) for column in COPIED}
     # Stamped on the first entry into traced only, as registry.cases.move_case does.
     values["traced_at"] = func.coalesce(table.c.traced_at, _param(table, "traced_at"))

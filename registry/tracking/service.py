@@ -19,6 +19,7 @@ from registry.bulk.writes import insert_rows
 from registry.cases import move_case
 from registry.models import Case, Check
 from registry.status import CaseStatus, CheckOutcome
+from registry.tally import Tally
 from registry.tracking.claims import traced_hosting
 from registry.tracking.decide import (
     CHECKED_STATUSES,
@@ -50,7 +51,7 @@ class ProbeReport:
 
 
 @dataclass(slots=True)
-class RecheckSummary:
+class RecheckSummary(Tally):
     """What a batch (or a whole run) of rechecks did."""
 
     checked: int = 0
@@ -62,40 +63,11 @@ class RecheckSummary:
     """Cases newly flagged for an analyst."""
     closed: int = 0
 
-    def add(self, other: RecheckSummary) -> None:
-        """Fold another summary into this one."""
-        self.checked += other.checked
-        self.outcomes.update(other.outcomes)
-        self.removal_verified += other.removal_verified
-        self.reappeared += other.reappeared
-        self.moved += other.moved
-        self.needs_analyst += other.needs_analyst
-        self.closed += other.closed
-
     def to_json(self) -> dict[str, Any]:
-        """The summary ``takedown recheck --json`` prints."""
-        return {
-            "checked": self.checked,
-            "outcomes": {o.value: self.outcomes.get(o.value, 0) for o in CheckOutcome},
-            "removal_verified": self.removal_verified,
-            "reappeared": self.reappeared,
-            "moved": self.moved,
-            "needs_analyst": self.needs_analyst,
-            "closed": self.closed,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> RecheckSummary:
-        """Read back what :meth:`to_json` wrote (tasks hand summaries to their flow)."""
-        return cls(
-            checked=int(data["checked"]),
-            outcomes=Counter({k: int(v) for k, v in data["outcomes"].items() if v}),
-            removal_verified=int(data["removal_verified"]),
-            reappeared=int(data["reappeared"]),
-            moved=int(data["moved"]),
-            needs_analyst=int(data["needs_analyst"]),
-            closed=int(data["closed"]),
-        )
+        """The summary ``takedown recheck --json`` prints: every outcome named, even at 0."""
+        data = Tally.to_json(self)
+        data["outcomes"] = {o.value: self.outcomes.get(o.value, 0) for o in CheckOutcome}
+        return data
 
 
 _TRACKING_COLUMNS = (

@@ -105,14 +105,8 @@ def partner_export_command(
                 session,
                 actor=actor,
                 action=AuditAction.EXPORT,
-                subject=f"partner:{partner}",
-                detail={
-                    "what": "partner_export",
-                    "since": start.isoformat(),
-                    "until": end.isoformat(),
-                    "notices": export.notices,
-                    "sha256": sha256_hex(export.data),
-                },
+                subject=export.audit_subject,
+                detail=export.audit_detail(),
             )
     typer.echo(f"wrote {out}: {export.notices} notices to {partner}")
 

@@ -7,11 +7,11 @@ from typing import Annotated
 
 import typer
 
-from hosting.probe.prober import ProbeLimits, ProbeResult, build_prober
+from hosting.probe import ProbeLimits, ProbeResult, build_prober
 from takedown.app import app
 from takedown.clikit import JsonOption, engine, errors, print_json
 from takedown.clikit import settings as get_settings
-from urls.normalise import defang
+from urls import defang
 
 Sha256Option = Annotated[
     str | None,
@@ -78,7 +78,7 @@ def recheck(
     as_json: JsonOption = False,
 ) -> None:
     """Probe every case whose next check is due and record what was seen."""
-    from flows.recheck import prober_factory, run_recheck, tracking_policy
+    from registry.tracking.run import prober_factory, run_recheck, tracking_policy
 
     with errors():
         settings = get_settings()

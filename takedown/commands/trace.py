@@ -8,15 +8,13 @@ from typing import Annotated, Any
 
 import typer
 
-from hosting.common.cache import MemoryCache
-from hosting.trace.result import HostingResult
-from hosting.trace.tracer import resolve_urls
+from hosting.trace import HostingResult, MemoryCache, resolve_urls
 from registry.tracing.orgs import clean_name
 from registry.tracing.sources import TraceSources
 from takedown.app import app
 from takedown.clikit import JsonOption, errors, print_json
 from takedown.clikit import settings as get_settings
-from urls.normalise import defang, normalise_url
+from urls import defang, normalise_url
 
 
 async def _resolve_one(url: str, sources: TraceSources) -> HostingResult:

@@ -8,9 +8,9 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 
-from flows.deliver import deliver_batch
 from notices.transport.smtp import SmtpSettings, SmtpTimeouts, SmtpTransport
 from registry.db import make_engine
+from registry.delivery.batch import deliver_batch
 
 
 def main(database_url: str, port: int, now: datetime) -> None:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
-from flows.deliver import deliver_batch
 from notices.transport.smtp import SmtpSettings, SmtpTimeouts, SmtpTransport
 from registry.db import unit_of_work
+from registry.delivery.batch import deliver_batch
 from registry.delivery.outbox import OUTCOME_UNKNOWN, DeliveryPolicy
 from registry.models import Notice
 from registry.status import NoticeStatus

@@ -10,9 +10,9 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, select
 
-from flows.deliver import deliver_batch
 from notices.transport.smtp import SmtpSettings, SmtpTimeouts, SmtpTransport
 from registry.db import unit_of_work
+from registry.delivery.batch import deliver_batch
 from registry.delivery.outbox import DeliveryPolicy
 from registry.models import Case, Notice
 from tests.notify.conftest import NotifyRun

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select, update
 
-from flows.deliver import deliver_batch
 from notices.transport.eml import EmlOutboxTransport
 from notices.transport.smtp import SmtpSettings, SmtpTimeouts, SmtpTransport
 from registry.db import unit_of_work
+from registry.delivery.batch import deliver_batch
 from registry.delivery.outbox import (
     ATTEMPT_STARTED,
     OUTCOME_UNKNOWN,

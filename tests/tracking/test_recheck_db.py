@@ -8,13 +8,13 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, select
 
-from flows.recheck import ProberFactory, run_recheck
 from hosting.probe.prober import ProbeLimits
 from registry.db import unit_of_work
 from registry.models import Check
 from registry.status import CaseStatus, CheckOutcome
 from registry.tracking.claims import claim_due_cases
 from registry.tracking.decide import TrackingPolicy
+from registry.tracking.run import ProberFactory, run_recheck
 from tests.tracking.cases import T0, Clock, case_row, check_count, open_case, transitions
 from tests.tracking.conftest import ITEM_SHA256, make_prober
 from tests.tracking.loopback import DnsServer, Route, WebServer
