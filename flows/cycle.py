@@ -52,7 +52,7 @@ def recheck_due_cases(
             policy, removed_recheck_interval=timedelta(seconds=removed_recheck_seconds)
         )
     summary = run_recheck(
-        engine_for(database_url or settings.database_url),
+        engine_for(database_url),
         prober_factory(settings),
         policy=policy,
         batch_size=batch_size,

@@ -29,8 +29,7 @@ def trace_cases_batch(
     """Claim up to ``size`` due cases, trace and record them; return the batch summary."""
     settings = get_settings()
     summary = trace_batch(
-        # The URL itself, never None, as the key of the per-process engine.
-        engine_for(database_url or settings.database_url),
+        engine_for(database_url),
         TraceSources.from_settings(settings),
         size=size,
         actor=ACTOR,
