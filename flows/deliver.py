@@ -12,8 +12,11 @@ from prefect.cache_policies import NO_CACHE
 
 from notices.transport.choice import transport_from_settings
 from notices.transport.outcome import MailTransport
-from registry.db import engine_for
+from registry import progress
+from registry.base import utcnow
+from registry.db import engine_for, unit_of_work
 from registry.delivery.batch import DEFAULT_BATCH, DeliverySummary, deliver_batch, worker_name
+from registry.delivery.outbox import count_due
 from settings import get_settings
 
 
@@ -42,6 +45,15 @@ def add_up(batches: list[dict[str, Any]]) -> dict[str, Any]:
     return DeliverySummary.add_up(batches)
 
 
+def _expected(limit: int | None, database_url: str | None) -> int | None:
+    """How many notices the run will send, counted only when someone watches its progress."""
+    if not progress.watching():
+        return None
+    with unit_of_work(engine_for(database_url)) as session:
+        due = count_due(session, utcnow())
+    return due if limit is None else min(due, limit)
+
+
 @flow(name="deliver", log_prints=False)
 def deliver_flow(
     limit: int | None = None,
@@ -53,20 +65,22 @@ def deliver_flow(
     logger = get_run_logger()
     batches: list[dict[str, Any]] = []
     claimed = 0
-    while limit is None or claimed < limit:
-        size = batch_size if limit is None else min(batch_size, limit - claimed)
-        batch = deliver_notices_batch(size, database_url)
-        if batch["claimed"] or batch["requeued"] or batch["unknown"]:
-            batches.append(batch)
-        claimed += int(batch["claimed"])
-        logger.info(
-            "batch: %d claimed, %d sent, %d retrying, %d failed",
-            batch["claimed"],
-            batch["sent"],
-            batch["retrying"],
-            batch["failed"],
-        )
-        # Stop when nothing was due, or when the relay is in trouble (the rest waits).
-        if not batch["claimed"] or batch["released"]:
-            break
+    with progress.tracked("deliver", _expected(limit, database_url)):
+        while limit is None or claimed < limit:
+            size = batch_size if limit is None else min(batch_size, limit - claimed)
+            batch = deliver_notices_batch(size, database_url)
+            if batch["claimed"] or batch["requeued"] or batch["unknown"]:
+                batches.append(batch)
+            claimed += int(batch["claimed"])
+            progress.advance(int(batch["claimed"]))
+            logger.info(
+                "batch: %d claimed, %d sent, %d retrying, %d failed",
+                batch["claimed"],
+                batch["sent"],
+                batch["retrying"],
+                batch["failed"],
+            )
+            # Stop when nothing was due, or when the relay is in trouble (the rest waits).
+            if not batch["claimed"] or batch["released"]:
+                break
     return add_up(batches)

@@ -16,6 +16,7 @@ from prefect.runtime import flow_run
 
 from notices.directory import Directory, load_directory
 from notices.mail.message import NoticeComposer
+from registry import progress
 from registry.base import utcnow
 from registry.db import engine_for, unit_of_work
 from registry.notifying.service import NotifySummary, notify_cases, waiting_case_ids
@@ -95,14 +96,16 @@ def notify_flow(
     directory_path()  # refuse before any work without a directory
     ids = cases_waiting(limit, database_url)
     batches = []
-    for start in range(0, len(ids), batch_size):
-        batch = notify_cases_batch(ids[start : start + batch_size], database_url)
-        batches.append(batch)
-        logger.info(
-            "batch %d: %d cases, %d notices queued (%d held)",
-            len(batches),
-            batch["cases"],
-            batch["notices"],
-            batch["notices_held"],
-        )
+    with progress.tracked("notify", len(ids)):
+        for start in range(0, len(ids), batch_size):
+            batch = notify_cases_batch(ids[start : start + batch_size], database_url)
+            batches.append(batch)
+            progress.advance(len(ids[start : start + batch_size]))
+            logger.info(
+                "batch %d: %d cases, %d notices queued (%d held)",
+                len(batches),
+                batch["cases"],
+                batch["notices"],
+                batch["notices_held"],
+            )
     return add_up(batches)

@@ -13,7 +13,10 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from registry.db import engine_for
+from registry import progress
+from registry.base import utcnow
+from registry.db import engine_for, unit_of_work
+from registry.tracing.claims import count_due
 from registry.tracing.run import DEFAULT_BATCH, trace_batch
 from registry.tracing.sources import TraceSources
 from registry.tracing.store import BatchSummary
@@ -44,6 +47,20 @@ def add_up(batches: list[dict[str, Any]]) -> dict[str, Any]:
     return BatchSummary.add_up(batches)
 
 
+def _expected(
+    limit: int | None, database_url: str | None, case_ids: list[int] | None
+) -> int | None:
+    """How many cases the run will trace, counted only when someone watches its progress."""
+    if not progress.watching():
+        return None
+    if case_ids is not None:
+        due = len(case_ids)
+    else:
+        with unit_of_work(engine_for(database_url)) as session:
+            due = count_due(session, utcnow())
+    return due if limit is None else min(due, limit)
+
+
 def summary_markdown(total: dict[str, Any]) -> str:
     """The run's artifact: counts, then traced cases per hosting country."""
     lines = [
@@ -69,20 +86,22 @@ def trace_flow(
     logger = get_run_logger()
     batches: list[dict[str, Any]] = []
     claimed = 0
-    while limit is None or claimed < limit:
-        size = batch_size if limit is None else min(batch_size, limit - claimed)
-        batch = trace_cases_batch(size, database_url, case_ids)
-        if not batch["claimed"]:
-            break
-        batches.append(batch)
-        claimed += int(batch["claimed"])
-        logger.info(
-            "batch %d: %d claimed, %d traced, %d failed",
-            len(batches),
-            batch["claimed"],
-            batch["traced"],
-            batch["failed"],
-        )
+    with progress.tracked("trace", _expected(limit, database_url, case_ids)):
+        while limit is None or claimed < limit:
+            size = batch_size if limit is None else min(batch_size, limit - claimed)
+            batch = trace_cases_batch(size, database_url, case_ids)
+            if not batch["claimed"]:
+                break
+            batches.append(batch)
+            claimed += int(batch["claimed"])
+            progress.advance(int(batch["claimed"]))
+            logger.info(
+                "batch %d: %d claimed, %d traced, %d failed",
+                len(batches),
+                batch["claimed"],
+                batch["traced"],
+                batch["failed"],
+            )
     total = add_up(batches)
     create_markdown_artifact(summary_markdown(total), key="trace-summary", description="Trace")
     return total

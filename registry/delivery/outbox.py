@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from email.utils import parseaddr
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import ColumnElement, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from notices.facts import clean_text
@@ -74,14 +74,22 @@ class ClaimedNotice:
     attempts: int
 
 
+def _due(now: datetime) -> ColumnElement[bool]:
+    return (Notice.status == NoticeStatus.PENDING) & (
+        Notice.send_after.is_(None) | (Notice.send_after <= now)
+    )
+
+
+def count_due(session: Session, now: datetime) -> int:
+    """How many notices are due to leave now (for progress; claims may find fewer)."""
+    return int(session.scalar(select(func.count()).select_from(Notice).where(_due(now))) or 0)
+
+
 def claim_due(session: Session, *, worker: str, limit: int, now: datetime) -> list[ClaimedNotice]:
     """Claim up to ``limit`` due pending notices for ``worker``, oldest due first. Flushes."""
     due = (
         select(Notice.id)
-        .where(
-            Notice.status == NoticeStatus.PENDING,
-            (Notice.send_after.is_(None)) | (Notice.send_after <= now),
-        )
+        .where(_due(now))
         .order_by(Notice.send_after, Notice.id)
         .limit(limit)
         .with_for_update(skip_locked=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from registry.base import table_of
@@ -66,6 +66,12 @@ def _due(status: CaseStatus, now: datetime) -> ColumnElement[bool]:
         return Case.status == status
     # A failed trace waits for its next attempt; a trace in progress for the end of its lease.
     return (Case.status == status) & or_(Case.next_check_at.is_(None), Case.next_check_at <= now)
+
+
+def count_due(session: Session, now: datetime) -> int:
+    """How many cases a trace would take now (for progress; a claim may find fewer)."""
+    due = or_(*(_due(status, now) for status in TRACEABLE))
+    return int(session.scalar(select(func.count()).select_from(Case).where(due)) or 0)
 
 
 def claim_cases(

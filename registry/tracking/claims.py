@@ -47,6 +47,12 @@ def due_cases(now: datetime, limit: int) -> Select[tuple[int]]:
     )
 
 
+def count_due(session: Session, now: datetime) -> int:
+    """How many cases are due for a recheck now (for progress; claims may find fewer)."""
+    due = due_cases(now, limit=1).order_by(None).limit(None).subquery()
+    return int(session.scalar(select(func.count()).select_from(due)) or 0)
+
+
 def claim_due_cases(
     session: Session, *, policy: TrackingPolicy, limit: int, now: datetime | None = None
 ) -> list[int]:

@@ -17,11 +17,12 @@ import uvloop
 from sqlalchemy import Engine
 
 from hosting.probe import ProbeLimits, Prober, build_prober
+from registry import progress
 from registry.base import utcnow
 from registry.bulk.collector import collector_for_long_runs
 from registry.db import unit_of_work
 from registry.status import CheckOutcome
-from registry.tracking.claims import RecheckTarget, claim_due_cases, load_targets
+from registry.tracking.claims import RecheckTarget, claim_due_cases, count_due, load_targets
 from registry.tracking.decide import TrackingPolicy
 from registry.tracking.service import ProbeReport, RecheckSummary, record_checks
 from settings import Settings
@@ -134,6 +135,7 @@ async def recheck_due(
             if summary is None:
                 return
             total.add(summary)
+            progress.advance(summary.checked)
 
     await asyncio.gather(*(pipeline() for _ in range(workers)))
     return total
@@ -162,5 +164,9 @@ def run_recheck(
         async with make_prober() as prober:
             return await recheck_due(run, prober, workers=workers, max_batches=max_batches)
 
-    with collector_for_long_runs():
+    expected = None
+    if progress.watching():
+        with unit_of_work(engine) as session:
+            expected = count_due(session, clock())
+    with collector_for_long_runs(), progress.tracked("recheck", expected):
         return uvloop.run(main())

@@ -15,6 +15,7 @@ from takedown.app import app
 from takedown.clikit import JsonOption, current_user, engine, errors, print_json
 from takedown.clikit import settings as get_settings
 from takedown.commands.cases import case_app
+from takedown.progress import progress_bar
 
 LimitOption = Annotated[int | None, typer.Option(min=1, help="At most this many.")]
 
@@ -53,7 +54,8 @@ def notify(limit: LimitOption = None, as_json: JsonOption = False) -> None:
         from flows.notify import directory_path, notify_flow  # Prefect loads only when needed
 
         directory_path()  # no directory: one line, before Prefect starts
-        total = notify_flow(limit=limit)
+        with progress_bar(as_json):
+            total = notify_flow(limit=limit)
     if as_json:
         print_json(total)
     else:
@@ -67,7 +69,8 @@ def deliver(limit: LimitOption = None, as_json: JsonOption = False) -> None:
         from flows.deliver import deliver_flow
 
         get_settings()
-        total = deliver_flow(limit=limit)
+        with progress_bar(as_json):
+            total = deliver_flow(limit=limit)
     if as_json:
         print_json(total)
     else:
@@ -108,7 +111,8 @@ def run(
         directory_path()
         if not path.is_file():
             raise FileNotFoundError(2, "no such file", str(path))
-        result = takedown_flow(str(path.resolve()))
+        with progress_bar(as_json):
+            result = takedown_flow(str(path.resolve()))
     if as_json:
         result["intake"].pop("case_ids", None)
         print_json(result)

@@ -11,6 +11,7 @@ from hosting.probe import ProbeLimits, ProbeResult, build_prober
 from takedown.app import app
 from takedown.clikit import JsonOption, engine, errors, print_json
 from takedown.clikit import settings as get_settings
+from takedown.progress import progress_bar
 from urls import defang
 
 Sha256Option = Annotated[
@@ -84,14 +85,15 @@ def recheck(
         settings = get_settings()
         database = engine()
         try:
-            summary = run_recheck(
-                database,
-                prober_factory(settings),
-                policy=tracking_policy(settings),
-                batch_size=batch_size,
-                workers=workers,
-                max_batches=max_batches,
-            )
+            with progress_bar(as_json):
+                summary = run_recheck(
+                    database,
+                    prober_factory(settings),
+                    policy=tracking_policy(settings),
+                    batch_size=batch_size,
+                    workers=workers,
+                    max_batches=max_batches,
+                )
         finally:
             database.dispose()
     if as_json:

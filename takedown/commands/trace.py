@@ -14,6 +14,7 @@ from registry.tracing.sources import TraceSources
 from takedown.app import app
 from takedown.clikit import JsonOption, errors, print_json
 from takedown.clikit import settings as get_settings
+from takedown.progress import progress_bar
 from urls import defang, normalise_url
 
 
@@ -89,7 +90,8 @@ def trace(
         from flows.tracing import trace_flow  # Prefect loads only when a flow runs
 
         get_settings()  # invalid settings fail here, as one line
-        total = trace_flow(limit=limit)
+        with progress_bar(as_json):
+            total = trace_flow(limit=limit)
     if as_json:
         print_json(total)
         return

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from flows.tracing import trace_flow
+from registry import progress
 from registry.base import utcnow
 from registry.db import make_engine, unit_of_work
 from registry.models import Case, CaseEvent, Resolution
@@ -19,6 +20,7 @@ from registry.tracing.run import trace_batch
 from registry.tracing.sources import TraceSources
 from sandbox.testing import SandboxHandle, running_sandbox
 from sandbox.world.model import FaultPlan, World
+from tests.support.watcher import RecordingWatcher
 from tests.tracing.conftest import QUICK_LIMITS, point_at, settings_for
 from tests.tracing.test_trace_db import intake_sandbox_reports
 from tests.tracing.world_expect import expected_for
@@ -157,8 +159,12 @@ def test_the_trace_flow_finishes_on_a_hostile_day(
         engine = make_engine(database_url)
         try:
             intake_sandbox_reports(engine, handle)
-            total = trace_flow(batch_size=5)
+            watcher = RecordingWatcher()
+            with progress.watched_by(watcher):
+                total = trace_flow(batch_size=5)
             assert total["claimed"] == 13 and total["traced"] + total["failed"] == 13
+            # Counted up front, reported once per batch.
+            assert watcher.begun == [("trace", 13)] and watcher.advanced == [5, 5, 3]
             assert total["batches"] == 3
             assert set(statuses(engine).values()) <= {CaseStatus.TRACED, CaseStatus.TRACE_FAILED}
         finally:

@@ -9,12 +9,14 @@ from datetime import timedelta
 from sqlalchemy import Engine, select
 
 from hosting.probe.prober import ProbeLimits
+from registry import progress
 from registry.db import unit_of_work
 from registry.models import Check
 from registry.status import CaseStatus, CheckOutcome
 from registry.tracking.claims import claim_due_cases
 from registry.tracking.decide import TrackingPolicy
 from registry.tracking.run import ProberFactory, run_recheck
+from tests.support.watcher import RecordingWatcher
 from tests.tracking.cases import T0, Clock, case_row, check_count, open_case, transitions
 from tests.tracking.conftest import ITEM_SHA256, make_prober
 from tests.tracking.loopback import DnsServer, Route, WebServer
@@ -56,8 +58,10 @@ def test_removal_is_verified_after_three_spaced_removed_checks(
         case_id = open_case(session, web.url("/gone"), sha256=ITEM_SHA256)
     clock = Clock()
     statuses = []
+    watcher = RecordingWatcher()
     for _ in range(4):
-        run_recheck(engine, prober_for(resolver), policy=POLICY, clock=clock)
+        with progress.watched_by(watcher):
+            run_recheck(engine, prober_for(resolver), policy=POLICY, clock=clock)
         case = case_row(engine, case_id)
         statuses.append((case.status, case.consecutive_removed, case.next_check_at))
         clock.advance(POLICY.removal_spacing)
@@ -70,6 +74,9 @@ def test_removal_is_verified_after_three_spaced_removed_checks(
     assert case.removal_verified_at == verified_at and case.last_outcome is CheckOutcome.REMOVED
     assert check_count(engine, case_id) == 3 and web.paths()["/gone"] == 3
     assert transitions(engine, case_id) == [("notified", "removed", "flow:recheck")]
+    # Each run counted the due cases first and reported each checked batch.
+    assert watcher.begun == [("recheck", 1)] * 3 + [("recheck", 0)]
+    assert watcher.advanced == [1, 1, 1] and watcher.ended == 4
 
 
 def test_content_back_after_removal_reopens_the_case_for_a_new_round(
