@@ -316,12 +316,14 @@ def run_demo(
     timings: DemoTimings = DemoTimings(),
     stall: Stall | None = None,
     progress: Callable[[str], None] = lambda line: None,
+    started: float | None = None,
 ) -> dict[str, Any]:
     """Start the sandbox with ``world`` (the example world by default) on a clock of its own
-    that starts now, and run the demo; the mail the world receives is kept in ``workdir``."""
+    that starts now, and run the demo; the mail the world receives is kept in ``workdir``.
+    ``started`` is when the demo started in real time (``time.monotonic``), if before this."""
     from sandbox.testing import ManualClock, running_sandbox
 
-    started = time.monotonic()
+    started = time.monotonic() if started is None else started
     clock = ManualClock(start=float(int(time.time())))  # whole seconds, as the steps are
     with running_sandbox(
         world, workdir=workdir / "sandbox", clock=clock, mail_dir=workdir / MAIL_NAME
@@ -399,6 +401,7 @@ def demo(
     """Run the engine against the sandbox internet until every case has ended where its world
     takes it; print one line per tracking cycle, then a summary. Exit 1, naming the cases,
     when the end differs from what the world's behaviours make of them."""
+    started = time.monotonic()
     with errors():
         echo: Callable[[str], None] = (lambda line: None) if as_json else typer.echo
         stall = Stall(stall_cycle, stall_seconds) if stall_seconds > 0 else None
@@ -412,8 +415,9 @@ def demo(
             # The live view is the output: Prefect's logs go to a file, read as Prefect is
             # first imported (just below).
             log_file = keep_prefect_logs_in(folder)
+            echo(f"Starting Prefect and the sandbox (Prefect's logs: {log_file}) ...")
             with temporary_prefect_server(log_file):
-                summary = run_demo(world, folder, stall=stall, progress=echo)
+                summary = run_demo(world, folder, stall=stall, progress=echo, started=started)
     if as_json:
         print_json(summary)
     else:
