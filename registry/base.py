@@ -11,6 +11,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from settings import clock
+
 # Stable constraint names, so Alembic can find and alter them on every backend.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_N_label)s",
@@ -22,8 +24,9 @@ NAMING_CONVENTION = {
 
 
 def utcnow() -> datetime:
-    """The current instant, timezone-aware, in UTC."""
-    return datetime.now(UTC)
+    """The current instant, timezone-aware, in UTC, on the engine's clock (the system's time
+    but in the demo: see :mod:`settings.clock`)."""
+    return clock.utcnow()
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -1,11 +1,13 @@
-"""Mail the world received, kept per mailbox for inspection."""
+"""Mail the world received, kept per mailbox for inspection (and, if asked, as ``.eml`` files)."""
 
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import Message
+from pathlib import Path
 from typing import Any
 
 from sandbox.behaviour import NoticeBehaviour
@@ -13,6 +15,7 @@ from sandbox.notice_scan import urls_in_message
 from sandbox.state import WorldState
 
 MAX_KEPT_BYTES = 2 << 20  # a stored message is cut here; notices are far smaller
+_UNSAFE_IN_FILE_NAME = re.compile(r"[^A-Za-z0-9@._+-]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,10 +49,15 @@ class ReceivedMessage:
 
 @dataclass(slots=True)
 class Mailstore:
-    """Every mailbox of the world and what arrived in it; delivery triggers behaviours."""
+    """Every mailbox of the world and what arrived in it; delivery triggers behaviours.
+
+    With a `spool` folder, each delivered copy is also written there as
+    `<message id>-<mailbox>.eml`, in delivery order, for people to read afterwards.
+    """
 
     state: WorldState
     behaviour: NoticeBehaviour
+    spool: Path | None = None
     mailboxes: dict[str, list[ReceivedMessage]] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -75,9 +83,17 @@ class Mailstore:
         )
         for rcpt in message.rcpt_tos:
             self.mailboxes.setdefault(rcpt, []).append(message)
+            if self.spool is not None:
+                self._write(message, rcpt, self.spool)
         self.state.advance()
         self.behaviour.notice_received(list(message.rcpt_tos), keys, now)
         return message
+
+    @staticmethod
+    def _write(message: ReceivedMessage, mailbox: str, spool: Path) -> None:
+        spool.mkdir(parents=True, exist_ok=True)
+        name = _UNSAFE_IN_FILE_NAME.sub("_", mailbox)[:200]
+        (spool / f"{message.id:04d}-{name}.eml").write_bytes(message.raw)
 
 
 def _header(message: Message, name: str) -> str:

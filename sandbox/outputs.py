@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import ipaddress
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ REPORT_FIELDS = (
 )
 CATEGORIES = ("A", "B", "C", "baseline")
 PORTAL_TLDS = {"bz": "bz", "ky": "ky"}  # reports for these TLDs come in through their portals
-FIRST_CONFIRMATION = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+CONFIRMATION_SPACING = timedelta(seconds=7)
 
 
 def directory_document(world: World) -> dict[str, Any]:
@@ -79,18 +79,21 @@ def write_directory(world: World, path: Path) -> Path:
     return path
 
 
-def report_rows(world: World, content_port: int) -> list[dict[str, str]]:
-    """One confirmed report per URL of the world, deterministic for the world's seed."""
+def report_rows(world: World, content_port: int, confirmed_until: datetime) -> list[dict[str, str]]:
+    """One confirmed report per URL of the world, deterministic for the world's seed; they
+    were confirmed one after the other, the last one `CONFIRMATION_SPACING` before
+    `confirmed_until`."""
     rows = []
     own_portal = world.hotline.country.lower()
-    for number, url in enumerate(world.urls, start=1):
+    first = confirmed_until - CONFIRMATION_SPACING * len(world.urls)
+    for number, url in enumerate(world.urls):
         digest = hashlib.sha256(f"{world.seed}:{url.key}".encode()).digest()
         tld = url.host.rsplit(".", 1)[-1]
         rows.append(
             {
-                "report_id": f"SBX-{number:06d}",
+                "report_id": f"SBX-{number + 1:06d}",
                 "url": url.url(content_port),
-                "confirmed_at": (FIRST_CONFIRMATION + timedelta(seconds=7 * number))
+                "confirmed_at": (first + CONFIRMATION_SPACING * number)
                 .isoformat()
                 .replace("+00:00", "Z"),
                 "category": CATEGORIES[digest[0] % len(CATEGORIES)],
@@ -103,12 +106,17 @@ def report_rows(world: World, content_port: int) -> list[dict[str, str]]:
     return rows
 
 
-def write_reports(world: World, content_port: int, path: Path) -> Path:
+def write_reports(
+    world: World,
+    content_port: int,
+    path: Path,
+    confirmed_until: datetime,
+) -> Path:
     """Write the confirmed-reports CSV (intake format) to `path`."""
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=REPORT_FIELDS)
         writer.writeheader()
-        writer.writerows(report_rows(world, content_port))
+        writer.writerows(report_rows(world, content_port, confirmed_until))
     return path
 
 

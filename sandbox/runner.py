@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sandbox.behaviour import NoticeBehaviour
@@ -78,6 +79,7 @@ class Sandbox:
         ports: PortPlan | None = None,
         faults: dict[str, FaultPlan] | None = None,
         clock: Clock = time.time,
+        mail_dir: Path | None = None,
     ) -> None:
         unknown = set(faults or {}) - set(SERVER_NAMES)
         if unknown:
@@ -88,7 +90,7 @@ class Sandbox:
         self.index = check_world(world)
         self.state = WorldState(self.index, clock)
         self.behaviour = NoticeBehaviour(self.state)
-        self.store = Mailstore(self.state, self.behaviour)
+        self.store = Mailstore(self.state, self.behaviour, spool=mail_dir)
         plans = {**world.faults, **(faults or {})}
         self.faults = {name: FaultInjector(plans.get(name)) for name in SERVER_NAMES}
         self.dns = DnsServer(self.state, self.faults["dns"])
@@ -130,7 +132,13 @@ class Sandbox:
         assert self.rdap.service is not None
         bootstrap = write_bootstrap(self.rdap.service, self.workdir / "rdap-bootstrap")
         directory = write_directory(self.world, self.workdir / "directory.yaml")
-        reports = write_reports(self.world, self.ports.content, self.workdir / "reports.csv")
+        # Confirmed just before the world starts, so statistics read in seconds.
+        reports = write_reports(
+            self.world,
+            self.ports.content,
+            self.workdir / "reports.csv",
+            confirmed_until=datetime.fromtimestamp(self.state.clock(), UTC),
+        )
         host = SERVICE_HOST
         whois = [
             f"{r.tld}={host}:{self.ports.whois[r.whois_server]}" for r in self.world.registries

@@ -152,17 +152,24 @@ def running_sandbox(
     clock: Clock = time.time,
     ports: PortPlan | None = None,
     workdir: Path | None = None,
+    mail_dir: Path | None = None,
 ) -> Iterator[SandboxHandle]:
     """Serve `world` (default: the example world) until the block ends, then stop everything.
 
     Ports default to free ones, the content port included, so parallel runs do not collide.
-    Files go to `workdir`, or to a temporary folder removed afterwards.
+    Files go to `workdir`, or to a temporary folder removed afterwards; delivered mail is also
+    written to `mail_dir` as `.eml` files, if given.
     """
     resolved = _resolve_world(world)
     plan = ports or PortPlan(content=0)
     with tempfile.TemporaryDirectory(prefix="sandbox-") as scratch:
         sandbox = Sandbox(
-            resolved, workdir or Path(scratch), ports=plan, faults=faults, clock=clock
+            resolved,
+            workdir or Path(scratch),
+            ports=plan,
+            faults=faults,
+            clock=clock,
+            mail_dir=mail_dir,
         )
         loop = asyncio.new_event_loop()
         started: Future[None] = Future()

@@ -89,8 +89,13 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
-    """One temporary Prefect server for every flow test of the session (it takes seconds)."""
+    """One temporary Prefect server for every flow test of the session (it takes seconds, and
+    up to a minute on a busy machine: one server, started once, with a patient timeout)."""
     from prefect.testing.utilities import prefect_test_harness
+
+    # Prefect binds its console log handler to the standard error of the moment it is first
+    # imported; importing a flow here keeps that from being a test runner's short-lived one.
+    import flows.tracing  # noqa: F401
 
     with prefect_test_harness(server_startup_timeout=120):
         yield

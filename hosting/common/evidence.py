@@ -11,8 +11,10 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from settings.clock import utcnow
 
 DEFAULT_EVIDENCE_CAP = 64 * 1024
 
@@ -52,7 +54,7 @@ class Evidence:
             kind=kind,
             server=server,
             query=query,
-            at=at or datetime.now(UTC),
+            at=at or utcnow(),
             sha256=hashlib.sha256(raw).hexdigest(),
             size=len(raw),
             raw=raw[:cap],

@@ -185,10 +185,16 @@ class TakedownStats:
 
 
 def format_duration(seconds: float | None) -> str:
-    """A duration for people: ``45m``, ``3h 20m``, ``2d 4h``; ``—`` when there is none."""
+    """A duration for people: ``40s``, ``3m 20s``, ``45m``, ``3h 20m``, ``2d 4h``; ``—`` when
+    there is none. Seconds are shown below ten minutes (the sandbox's world acts in seconds)."""
     if seconds is None:
         return "—"
     sign = "-" if seconds < 0 else ""
+    whole = round(abs(seconds))
+    if whole < 60:
+        return f"{sign}{whole}s"
+    if whole < 600:
+        return f"{sign}{whole // 60}m {whole % 60:02d}s"
     minutes = round(abs(seconds) / 60)
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)

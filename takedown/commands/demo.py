@@ -4,7 +4,13 @@ It starts the sandbox (in this process, on free loopback ports), points the engi
 the main job on the world's confirmed reports with a fresh SQLite database, then runs tracking
 cycles until every case has ended where the world takes it: removal verified, held for the
 police, untraceable, or flagged for an analyst after the ladder, with nothing left under way
-in the world or the outbox. A hard time limit stops it whatever happens.
+in the world or the outbox. Then it checks every case against what the world's behaviours say
+it should have ended as, and names those that did not.
+
+One clock: the world's behaviours (a removal 5 s after the notice, a re-upload 20 s later)
+and the engine's ladder and rechecks all read the sandbox's clock, which stands still while a
+cycle runs and moves a fixed step before the next. However long a cycle takes in real time
+(Prefect's server stalls now and then), the run is the same.
 
 The world's timings are seconds, so the demo shortens the engine's too: rechecks every few
 seconds, removal verified after two removed checks two seconds apart, a verified removal
@@ -23,7 +29,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import typer
 import yaml
@@ -35,8 +41,18 @@ from registry.escalation.ladder import LADDER_STATUSES, LEVEL_ANALYST
 from registry.models import Case, Notice
 from registry.status import CaseStatus, NoticeStatus
 from settings import get_settings
+from settings.clock import clock_set_to
 from takedown.app import app
 from takedown.clikit import JsonOption, errors, print_json
+from takedown.demo.end import end_differences, expected_ends
+from takedown.demo.logs import keep_prefect_logs_in, temporary_prefect_server
+from takedown.demo.results import (
+    DATABASE_NAME,
+    DIRECTORY_NAME,
+    MAIL_NAME,
+    OUTBOX_NAME,
+    write_results_env,
+)
 
 if TYPE_CHECKING:  # the sandbox loads only when the demo runs
     from sandbox.testing import SandboxHandle
@@ -51,8 +67,8 @@ SETTLED = frozenset(
 class DemoTimings:
     """The engine's timings for a world whose behaviours take seconds."""
 
-    # A cycle takes a few seconds (each of its steps is a Prefect flow run), so the ladder
-    # leaves a prompt host several cycles to be seen removed before anyone is escalated.
+    # On the demo's clock a cycle is `cycle_seconds`: the ladder leaves a prompt host several
+    # cycles to be seen removed before anyone is reminded or escalated.
     reminder_every: str = "15s"
     escalate_after: str = "30s"
     analyst_after: str = "75s"
@@ -61,9 +77,30 @@ class DemoTimings:
     # Two removed checks, so a removal is verified before the re-uploader's content is back.
     removal_confirmations: int = 2
     removed_recheck_seconds: float = 3.0
-    cycle_pause_seconds: float = 0.5
-    time_limit_seconds: float = 170.0
-    """The whole demo, sandbox start and Prefect's server included."""
+    cycle_seconds: int = 3
+    """How far the clock moves before each tracking cycle (whole seconds, so that due times
+    fall exactly on a cycle). The ladder above is 5, 10 and 25 cycles."""
+    cycle_limit: int = 50
+    """Cycles after which the demo gives up; the example world settles in under 20."""
+    wall_limit_seconds: float = 600.0
+    """A hard stop in real time, whatever happens."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stall:
+    """A test hook: after tracking cycle ``cycle``, the demo waits ``seconds`` of real time, as
+    when Prefect's server stalls. On one clock, this must change nothing."""
+
+    cycle: int
+    seconds: float
+
+
+class DemoClock(Protocol):
+    """The sandbox's clock as the demo drives it (``sandbox.testing.ManualClock``)."""
+
+    def __call__(self) -> float: ...
+
+    def advance(self, seconds: float) -> None: ...
 
 
 @contextmanager
@@ -101,12 +138,12 @@ def demo_environment(
     """The ``TAKEDOWN_*`` settings of the demo: the sandbox's, a fresh database, the timings."""
     values = {k: v for k, v in sandbox_env.items() if not k.startswith("TAKEDOWN_SANDBOX_")}
     directory = write_demo_directory(
-        Path(sandbox_env["TAKEDOWN_DIRECTORY"]), workdir / "directory.yaml", timings
+        Path(sandbox_env["TAKEDOWN_DIRECTORY"]), workdir / DIRECTORY_NAME, timings
     )
     values |= {
-        "TAKEDOWN_DATABASE_URL": f"sqlite:///{workdir / 'takedown-demo.db'}",
+        "TAKEDOWN_DATABASE_URL": f"sqlite:///{workdir / DATABASE_NAME}",
         "TAKEDOWN_DIRECTORY": str(directory),
-        "TAKEDOWN_OUTBOX_DIR": str(workdir / "outbox"),
+        "TAKEDOWN_OUTBOX_DIR": str(workdir / OUTBOX_NAME),
         "TAKEDOWN_RECHECK_INTERVAL_SECONDS": str(timings.recheck_interval_seconds),
         "TAKEDOWN_REMOVAL_SPACING_SECONDS": str(timings.removal_spacing_seconds),
         "TAKEDOWN_REMOVAL_CONFIRMATIONS": str(timings.removal_confirmations),
@@ -195,52 +232,61 @@ def _mailboxes(sandbox: Any) -> list[dict[str, Any]]:
     return boxes
 
 
-def progress_line(cycle: int, elapsed: float, view: dict[str, Any]) -> str:
-    """One line of the live view."""
+def progress_line(cycle: int, demo_seconds: float, elapsed: float, view: dict[str, Any]) -> str:
+    """One line of the live view: the cycle, the clock since the start, the real time taken."""
     states = ", ".join(f"{s} {n}" for s, n in view["cases_by_state"].items())
     return (
-        f"cycle {cycle:>3}  {elapsed:5.0f}s  cases: {states}  |  notices sent "
-        f"{view['notices_sent']}  |  removals verified {view['removals_verified']}"
+        f"cycle {cycle:>3}  t+{demo_seconds:<4.0f} ({elapsed:3.0f}s)  cases: {states}  |  "
+        f"notices sent {view['notices_sent']}  |  removals verified {view['removals_verified']}"
     )
 
 
 def run_demo_in(
     handle: SandboxHandle,
     workdir: Path,
+    clock: DemoClock,
     *,
     timings: DemoTimings = DemoTimings(),
+    stall: Stall | None = None,
     progress: Callable[[str], None] = lambda line: None,
     started: float | None = None,
 ) -> dict[str, Any]:
-    """Run the demo against a running sandbox; return the final summary (``settled`` says
-    whether every case ended where the world takes it within the time limit)."""
+    """Run the demo against a running sandbox whose clock is ``clock``; return the final
+    summary. ``settled`` says whether the world came to rest within the cycle limit,
+    ``differences`` which cases ended otherwise than the world says they should."""
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     from flows.cycle import tracking_cycle_flow  # Prefect loads only when the demo runs
     from flows.run import takedown_flow
 
     start = time.monotonic() if started is None else started
-    deadline = start + timings.time_limit_seconds
+    deadline = start + timings.wall_limit_seconds
+    origin = clock()
     values = demo_environment(handle.env, workdir, timings)
+    write_results_env(workdir)
+    expected = expected_ends(handle)
     # Flows run in this process: no worker watches for crashed runs, so no heartbeats (each
     # run's heartbeat thread would cost up to a second as it ends).
     no_heartbeats = temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
-    with engine_environment(values), no_heartbeats:
+    with engine_environment(values), no_heartbeats, clock_set_to(clock):
         url = values["TAKEDOWN_DATABASE_URL"]
         migrate.upgrade(url)
         engine = make_engine(url)
         try:
             takedown_flow(handle.env["TAKEDOWN_SANDBOX_REPORTS"], database_url=url)
             view = snapshot(engine)
-            progress(progress_line(0, time.monotonic() - start, view))
+            progress(progress_line(0, 0, time.monotonic() - start, view))
             cycle, settled = 0, False
-            while time.monotonic() < deadline:
+            while cycle < timings.cycle_limit and time.monotonic() < deadline:
                 cycle += 1
+                clock.advance(timings.cycle_seconds)
                 tracking_cycle_flow(
                     removed_recheck_seconds=timings.removed_recheck_seconds, database_url=url
                 )
+                if stall is not None and stall.cycle == cycle:
+                    time.sleep(stall.seconds)
                 view = snapshot(engine)
-                progress(progress_line(cycle, time.monotonic() - start, view))
+                progress(progress_line(cycle, clock() - origin, time.monotonic() - start, view))
                 settled = (
                     view["notices_waiting"] == 0
                     and all(case_settled(c) for c in view["cases"])
@@ -248,13 +294,15 @@ def run_demo_in(
                 )
                 if settled:
                     break
-                time.sleep(min(timings.cycle_pause_seconds, max(0.0, deadline - time.monotonic())))
+            differences = end_differences(engine, expected)
         finally:
             engine.dispose()
     mailboxes = handle.call(_mailboxes)
     return view | {
         "settled": settled,
+        "differences": [d.to_json() for d in differences],
         "cycles": cycle,
+        "demo_seconds": round(clock() - origin, 1),
         "elapsed_seconds": round(time.monotonic() - start, 1),
         "world": handle.world.name,
         "mailboxes": {b["address"]: b["messages"] for b in mailboxes if b["messages"]},
@@ -266,19 +314,37 @@ def run_demo(
     workdir: Path,
     *,
     timings: DemoTimings = DemoTimings(),
+    stall: Stall | None = None,
     progress: Callable[[str], None] = lambda line: None,
+    started: float | None = None,
 ) -> dict[str, Any]:
-    """Start the sandbox with ``world`` (the example world by default) and run the demo."""
-    from sandbox.testing import running_sandbox
+    """Start the sandbox with ``world`` (the example world by default) on a clock of its own
+    that starts now, and run the demo; the mail the world receives is kept in ``workdir``.
+    ``started`` is when the demo started in real time (``time.monotonic``), if before this."""
+    from sandbox.testing import ManualClock, running_sandbox
 
-    started = time.monotonic()
-    with running_sandbox(world, workdir=workdir / "sandbox") as handle:
-        return run_demo_in(handle, workdir, timings=timings, progress=progress, started=started)
+    started = time.monotonic() if started is None else started
+    clock = ManualClock(start=float(int(time.time())))  # whole seconds, as the steps are
+    with running_sandbox(
+        world, workdir=workdir / "sandbox", clock=clock, mail_dir=workdir / MAIL_NAME
+    ) as handle:
+        return run_demo_in(
+            handle,
+            workdir,
+            clock,
+            timings=timings,
+            stall=stall,
+            progress=progress,
+            started=started,
+        )
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
     typer.echo("")
-    typer.echo(f"Cases ({summary['world']} world, {summary['elapsed_seconds']} s):")
+    typer.echo(
+        f"Cases ({summary['world']} world, t+{summary['demo_seconds']:.0f} s in "
+        f"{summary['cycles']} cycles, {summary['elapsed_seconds']} s real time):"
+    )
     for case in summary["cases"]:
         extra = f", escalation level {case['escalation_level']}" if case["escalation_level"] else ""
         extra += f", round {case['notice_round']}" if case["notice_round"] else ""
@@ -296,6 +362,21 @@ def _print_summary(summary: dict[str, Any]) -> None:
     )
 
 
+def failures(summary: dict[str, Any]) -> list[str]:
+    """Why the demo did not end as its world says it should, one line each; none when it did."""
+    lines = []
+    if not summary["settled"]:
+        lines.append(f"the world did not settle within {summary['cycles']} cycles")
+    differences = summary["differences"]
+    if differences:
+        lines.append(f"{len(differences)} cases did not end as the world expects:")
+        lines += [
+            f"  {d['case']}  {d['url']}: expected {d['expected']}; ended {d['actual']}"
+            for d in differences
+        ]
+    return lines
+
+
 @app.command()
 def demo(
     as_json: JsonOption = False,
@@ -305,28 +386,44 @@ def demo(
     workdir: Annotated[
         Path | None,
         typer.Option(
-            help="Keep the database, directory and sandbox files here (default: a "
-            "temporary folder removed at the end)."
+            help="Keep the database, directory, mail, logs and sandbox files here (default: "
+            "a temporary folder removed at the end)."
         ),
     ] = None,
+    stall_seconds: Annotated[
+        float,
+        typer.Option(hidden=True, min=0, help="Test hook: wait this long after one cycle."),
+    ] = 0.0,
+    stall_cycle: Annotated[
+        int, typer.Option(hidden=True, min=1, help="Test hook: the cycle that stalls.")
+    ] = 2,
 ) -> None:
     """Run the engine against the sandbox internet until every case has ended where its world
-    takes it; print one line per tracking cycle, then a summary."""
+    takes it; print one line per tracking cycle, then a summary. Exit 1, naming the cases,
+    when the end differs from what the world's behaviours make of them."""
+    started = time.monotonic()
     with errors():
-        # The live view is the output; Prefect reads this as it is first imported, just below.
-        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
         echo: Callable[[str], None] = (lambda line: None) if as_json else typer.echo
+        stall = Stall(stall_cycle, stall_seconds) if stall_seconds > 0 else None
         with tempfile.TemporaryDirectory(prefix="takedown-demo-") as scratch:
             folder = (workdir or Path(scratch)).resolve()
             folder.mkdir(parents=True, exist_ok=True)
             # Prefect's temporary server gets a database of its own: a shared one is a
             # single-writer SQLite file other Prefect processes on the machine may hold.
             os.environ.setdefault("PREFECT_HOME", str(folder / "prefect"))
-            summary = run_demo(world, folder, progress=echo)
+            os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+            # The live view is the output: Prefect's logs go to a file, read as Prefect is
+            # first imported (just below).
+            log_file = keep_prefect_logs_in(folder)
+            echo(f"Starting Prefect and the sandbox (Prefect's logs: {log_file}) ...")
+            with temporary_prefect_server(log_file):
+                summary = run_demo(world, folder, stall=stall, progress=echo, started=started)
     if as_json:
         print_json(summary)
     else:
         _print_summary(summary)
-    if not summary["settled"]:
-        typer.echo("error: the world did not settle within the time limit", err=True)
+    problems = failures(summary)
+    for line in problems:
+        typer.echo(f"error: {line}" if not line.startswith(" ") else line, err=True)
+    if problems:
         raise typer.Exit(1)

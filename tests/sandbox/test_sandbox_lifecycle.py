@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import smtplib
+from email import message_from_bytes
 from email.message import EmailMessage
+from pathlib import Path
 
 import dns.message
 import dns.query
@@ -12,7 +14,8 @@ import dns.rcode
 import httpx
 import pytest
 
-from sandbox.testing import ManualClock, SandboxHandle
+from sandbox.testing import ManualClock, SandboxHandle, running_sandbox
+from sandbox.world.model import World
 
 pytestmark = pytest.mark.network
 TIMEOUT = 5.0
@@ -107,3 +110,26 @@ def test_mail_to_a_mailbox_the_url_does_not_concern_changes_nothing(
     clock.advance(3600)
     assert lively.url_state(url)["state"] == "served"
     assert len(lively.mailbox("cse-referrals@police.example")) == 1
+
+
+def test_mail_is_kept_as_eml_files_one_per_mailbox_when_asked(
+    example_world: World, tmp_path: Path
+) -> None:
+    spool = tmp_path / "mail"
+    with running_sandbox(example_world, mail_dir=spool) as sandbox:
+        url = sandbox.url("files.example-host.bz/a/1001.bin")
+        _send(sandbox, "abuse@hostingbz.example, abuso@registros-caribe.example", url)
+        _send(sandbox, "abuse@hostingbz.example", url)
+    files = sorted(path.name for path in spool.iterdir())
+    assert files == [
+        "0001-abuse@hostingbz.example.eml",
+        "0001-abuso@registros-caribe.example.eml",
+        "0002-abuse@hostingbz.example.eml",
+    ]
+    kept = message_from_bytes((spool / files[0]).read_bytes())
+    assert kept["Subject"] == "Notice of child sexual abuse material"
+
+
+def test_mail_is_kept_in_memory_only_by_default(lively: SandboxHandle, tmp_path: Path) -> None:
+    _send(lively, "abuse@hostingbz.example", lively.url("files.example-host.bz/a/1001.bin"))
+    assert not any(lively.workdir.rglob("*.eml"))

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
 
-from sandbox.testing import SandboxHandle
+from sandbox.testing import ManualClock, SandboxHandle, running_sandbox
+from sandbox.world.model import World
 
 DIRECTORY_KEYS = {
     "version",
@@ -81,3 +83,18 @@ def test_reports_csv_lists_every_url_in_the_intake_format(served: SandboxHandle)
     digests = {u.url(served.ports.content): u.sha256 for u in served.world.urls}
     assert all(r["content_sha256"] == digests[r["url"]] for r in rows)
     assert all(r["confirmed_at"].endswith("Z") for r in rows)
+
+
+def test_reports_were_confirmed_just_before_the_world_started(
+    example_world: World, tmp_path: Path
+) -> None:
+    clock = ManualClock(start=1_800_000_000.0)
+    with running_sandbox(example_world, clock=clock, workdir=tmp_path):
+        pass
+    with (tmp_path / "reports.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    started = datetime.fromtimestamp(clock(), UTC)
+    confirmed = [datetime.fromisoformat(r["confirmed_at"].replace("Z", "+00:00")) for r in rows]
+    assert confirmed == sorted(confirmed)
+    assert confirmed[-1] == started - timedelta(seconds=7)
+    assert confirmed[0] == started - timedelta(seconds=7 * len(rows))

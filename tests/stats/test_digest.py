@@ -50,7 +50,7 @@ def test_the_table_rows_are_in_hours_with_unknown_named(engine: Engine) -> None:
 
 
 def test_the_flow_publishes_both_artifacts(
-    prefect_server: None, engine: Engine, database_url: str
+    prefect_harness: None, engine: Engine, database_url: str
 ) -> None:
     build(engine)
     state = digest_flow(period_days=None, database_url=database_url, return_state=True)

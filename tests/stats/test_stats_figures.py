@@ -45,7 +45,10 @@ def test_a_quantile_outside_zero_to_one_is_refused() -> None:
     ("seconds", "shown"),
     [
         (None, "—"),
-        (0, "0m"),
+        (0, "0s"),
+        (40.4, "40s"),
+        (59.6, "1m 00s"),
+        (200, "3m 20s"),
         (45 * 60, "45m"),
         (3 * 3600 + 20 * 60, "3h 20m"),
         (2 * 86400 + 4 * 3600, "2d 4h"),

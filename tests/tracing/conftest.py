@@ -58,16 +58,3 @@ def settings_for(handle: SandboxHandle) -> Settings:
 def sources(served: SandboxHandle) -> TraceSources:
     """Trace sources built from the settings the sandbox prints."""
     return TraceSources.from_settings(settings_for(served))
-
-
-@pytest.fixture(scope="session")
-def prefect_harness() -> Iterator[None]:
-    """Prefect's temporary server, started once for every flow test of the session."""
-    from prefect.testing.utilities import prefect_test_harness
-
-    # Prefect binds its console log handler to the standard error of the moment it is first
-    # imported; importing the flow here keeps that from being a test runner's short-lived one.
-    import flows.tracing  # noqa: F401
-
-    with prefect_test_harness():
-        yield

@@ -76,12 +76,3 @@ def make_prober(
         parking=parking,
         **extra,
     )
-
-
-@pytest.fixture(scope="session")
-def prefect_harness() -> Iterator[None]:
-    """Prefect's temporary test server, started once for the session's flow tests."""
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=60):
-        yield
