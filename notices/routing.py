@@ -12,6 +12,10 @@ Defaults follow hotline practice:
 - behind a CDN: a CDN notice asking for removal and for the origin host's identity;
 - the registrar when the escalation ladder (or a rule) calls for it.
 
+Contacts come best first: abuse desks, then general contacts (a registrar's or network owner's
+own address, ``kind`` other than ``abuse``), so a general contact is written to only when no
+desk is known, and the notice's reasons say so.
+
 ``rules:`` in the directory add or suppress kinds on top. Every planned notice carries the reasons
 that put it there, and the plan lists what was wanted but could not be addressed: both are
 evidence of why each notice went where it went.
@@ -229,6 +233,8 @@ class _Routing:
             language = preferred or DEFAULT_LANGUAGE
             source = "recipient_languages" if preferred else "default"
             reason = f"language {language} ({source}); {role} contact #{rank} of {len(contacts)}"
+            if contact.kind != "abuse":
+                reason += f" ({contact.kind} contact, not an abuse desk: no abuse desk known)"
             name = contact.name or organisation
             return [_Recipient(role, address, name, language, reason)]
         if not contacts:

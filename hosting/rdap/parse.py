@@ -11,7 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from hosting.common.contacts import EMAIL_IN_TEXT, Confidence, ContactCollector, rank_contacts
+from hosting.common.contacts import (
+    EMAIL_IN_TEXT,
+    Confidence,
+    ContactCollector,
+    ContactKind,
+    rank_contacts,
+)
 from hosting.common.errors import MalformedAnswer
 from hosting.common.registrations import (
     NetworkRecord,
@@ -101,7 +107,7 @@ def parse_domain(data: object, server: str, domain: str) -> RegistrarRecord:
 
     Following the ICANN response profile, the abuse desk is the entity with role ``abuse``
     nested in the ``registrar`` entity; an abuse entity elsewhere ranks lower, the registrar's
-    general address lower still.
+    general address (a registrar contact, not an abuse desk) lower still.
     """
     obj = _require_object(data)
     source = f"rdap:{server}"
@@ -114,7 +120,7 @@ def parse_domain(data: object, server: str, domain: str) -> RegistrarRecord:
             record.name = entity_name(entity) or clean_text(entity.get("handle"))
             record.iana_id = _iana_id(entity)
             for value in vcard_values(entity, "email"):
-                others.offer(value, Confidence.ORGANISATION, "registrar entity e-mail")
+                others.general(value, ContactKind.REGISTRAR, "registrar entity e-mail")
         if "abuse" in roles:
             under_registrar = "registrar" in _roles(parent)
             confidence = Confidence.ABUSE_ROLE if under_registrar else Confidence.ABUSE_ELSEWHERE
@@ -164,10 +170,11 @@ def _holder_contacts(obj: dict[str, Any], record: NetworkRecord) -> None:
                 collector.offer(value, confidence, how)
         else:
             for value in vcard_values(entity, "email"):
-                others.offer(value, Confidence.ORGANISATION, "e-mail of a non-abuse entity")
+                others.general(value, ContactKind.ORGANISATION, "e-mail of a non-abuse entity")
     _remark_emails(obj, collector)
     abuse = {c.email for c in collector.contacts}
-    record.abuse_contacts = rank_contacts(collector.contacts)
+    # No desk at all: the holder's own addresses still reach someone.
+    record.abuse_contacts = rank_contacts(collector.contacts or others.contacts)
     record.other_emails = list(
         dict.fromkeys(c.email for c in others.contacts if c.email not in abuse)
     )

@@ -15,7 +15,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 RirStyle = Literal["arin", "ripe", "lacnic"]
 WhoisModel = Literal["thick", "thin"]
-DomainLayout = Literal["gtld", "sidn", "nominet"]
+DomainLayout = Literal["gtld", "sidn", "nominet", "afnic", "nz"]
 AbuseIn = Literal["record", "remarks"]
 DomainStatus = Literal["active", "servfail", "nxdomain"]
 PartnerKind = Literal["hotline", "police"]
@@ -84,6 +84,8 @@ class Registrar:
     country: str = "US"
     language: str = "en"
     behaviour: RegistrarBehaviour = RegistrarBehaviour()
+    email: str | None = None
+    """The registrar's general contact: all that AFNIC- and .nz-style registries print of it."""
 
 
 @dataclass(frozen=True, slots=True)
