@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import ipaddress
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ import httpx
 
 from hosting.common.errors import (
     HostingError,
+    InvalidQuery,
     MalformedAnswer,
     NotFound,
     QueryRefused,
@@ -113,8 +115,15 @@ class RdapClient:
         return await self._lookup(self.bootstrap.for_domain(name), f"domain/{quote(name)}")
 
     async def ip(self, address: str) -> RdapAnswer:
-        """The RDAP ip network object covering ``address``."""
-        return await self._lookup(self.bootstrap.for_address(address), f"ip/{quote(address)}")
+        """The RDAP ip network object covering ``address``.
+
+        The address goes into the path as is (RFC 9082 3.1.1: ``ip/2001:db8::1``): a server that
+        follows the RFC literally does not decode percent-encoded colons."""
+        try:
+            canonical = ipaddress.ip_address(address).compressed
+        except ValueError:
+            raise InvalidQuery("not an IP address") from None
+        return await self._lookup(self.bootstrap.for_address(canonical), f"ip/{canonical}")
 
     async def autnum(self, asn: int) -> RdapAnswer:
         """The RDAP autnum object of AS ``asn``."""
