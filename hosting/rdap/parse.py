@@ -18,6 +18,7 @@ from hosting.common.contacts import (
     ContactKind,
     rank_contacts,
 )
+from hosting.common.countries import country_from_address
 from hosting.common.errors import MalformedAnswer
 from hosting.common.registrations import (
     NetworkRecord,
@@ -181,13 +182,35 @@ def _holder_contacts(obj: dict[str, Any], record: NetworkRecord) -> None:
     record.notes = collector.notes + others.notes
 
 
+def _registrant_country(obj: dict[str, Any]) -> str | None:
+    """The country of the registrant's postal address: its ``cc`` parameter (RFC 8605) or, as
+    ARIN prints it, the country's name on the label's last line."""
+    for entity, depth, _parent in walk_entities(obj):
+        if depth != 1 or "registrant" not in _roles(entity):
+            continue
+        card = _as_list(entity.get("vcardArray"))
+        for prop in _as_list(card[1]) if len(card) >= 2 else []:
+            if not (isinstance(prop, list) and len(prop) >= 2 and prop[0] == "adr"):
+                continue
+            params = prop[1] if isinstance(prop[1], dict) else {}
+            code = clean_country(params.get("cc"))
+            label = params.get("label")
+            if code is None and isinstance(label, str):
+                code = country_from_address(label[:1000])
+            if code:
+                return code
+    return None
+
+
 def parse_network(data: object, server: str) -> NetworkRecord:
-    """Owner, prefixes, country, origin AS and abuse desk of an RDAP ``ip network`` answer."""
+    """Owner, prefixes, country, origin AS and abuse desk of an RDAP ``ip network`` answer.
+
+    Without a ``country`` member (ARIN), the country is the registrant's postal address's."""
     obj = _require_object(data)
     record = NetworkRecord(source="rdap", server=server)
     record.name = clean_text(obj.get("name"))
     record.handle = clean_text(obj.get("handle"))
-    record.country = clean_country(obj.get("country"))
+    record.country = clean_country(obj.get("country")) or _registrant_country(obj)
     record.cidrs = _network_cidrs(obj)
     origins = [a for a in _as_list(obj.get("arin_originas0_originautnums")) if isinstance(a, int)]
     record.asn = origins[0] if origins else None

@@ -26,6 +26,7 @@ from hosting.common.contacts import (
 )
 from hosting.common.registrations import (
     RegistrarRecord,
+    clean_country,
     clean_text,
 )
 
@@ -252,6 +253,9 @@ def parse_domain_whois(
         )
     record.iana_id = next(
         (v for k, v in fields if k == "registrar iana id" and v.isdigit() and len(v) < 12), None
+    )
+    record.registrant_country = next(
+        (c for k, v in fields if k == "registrant country" and (c := clean_country(v))), None
     )
     collector = ContactCollector.for_source(f"whois:{server}")
     _abuse_lines(text, collector)
