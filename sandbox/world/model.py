@@ -108,7 +108,10 @@ class Network:
     @property
     def home_address(self) -> IPAddress:
         """The address content lands on when it moves to this network."""
-        first: IPAddress = self.ranges[0].network_address + 1
+        home = self.ranges[0]
+        if home.num_addresses == 1:
+            return home.network_address  # ::1/128: the one address there is
+        first: IPAddress = home.network_address + 1
         return first
 
 

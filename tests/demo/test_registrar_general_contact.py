@@ -23,8 +23,8 @@ from registry.notifying.service import notify_cases
 from registry.status import NoticeStatus
 from registry.tracing.sources import TraceSources
 from sandbox.testing import running_sandbox
-from tests.demo.cctld_world import FR_CONTACT, FR_URL, NZ_CONTACT, NZ_URL, cctld_world
 from tests.demo.conftest import EscalateRun
+from tests.demo.wider_world import FR_CONTACT, FR_URL, NZ_CONTACT, NZ_URL, wider_world
 from tests.notify.seed import MONDAY, Hosting, traced_case
 from tests.tracing.conftest import settings_for
 
@@ -38,7 +38,7 @@ async def _trace(sources: TraceSources, urls: list[str]) -> list[HostingResult]:
 
 @pytest.fixture(scope="module")
 def traced(tmp_path_factory: pytest.TempPathFactory) -> dict[str, HostingResult]:
-    world = cctld_world(Path(tmp_path_factory.mktemp("cctld")))
+    world = wider_world(Path(tmp_path_factory.mktemp("wider")))
     with running_sandbox(world) as sandbox:
         sources = TraceSources.from_settings(settings_for(sandbox))
         results = asyncio.run(_trace(sources, [FR_URL, NZ_URL]))
