@@ -10,7 +10,9 @@ Defaults follow hotline practice:
 - elsewhere: a notice to the host's abuse desk, plus a referral to that country's police partner
   if there is one;
 - behind a CDN: a CDN notice asking for removal and for the origin host's identity;
-- the registrar when the escalation ladder (or a rule) calls for it.
+- the registrar when the escalation ladder (or a rule) calls for it;
+- the registrar alone when the host cannot be found (the name does not resolve) but the domain's
+  registrar can: a request to suspend the domain (``untraceable``).
 
 Contacts come best first: abuse desks, then general contacts (a registrar's or network owner's
 own address, ``kind`` other than ``abuse``), so a general contact is written to only when no
@@ -132,7 +134,13 @@ class _Routing:
         cdn = self.facts.cdn
         cdn_name = (cdn.name if cdn else None) or "the CDN"
         wanted: dict[NoticeKind, str] = {}
-        if self.moment is Circumstance.POLICE_CLEARED:
+        if self.moment is Circumstance.UNTRACEABLE:
+            domain = self.facts.registered_domain or "the domain"
+            wanted[NoticeKind.REGISTRAR_UNTRACEABLE] = (
+                f"{self.moment}: the hosting of {domain} could not be determined; "
+                "its registrar is asked to suspend the domain"
+            )
+        elif self.moment is Circumstance.POLICE_CLEARED:
             wanted[NoticeKind.HOST_TAKEDOWN] = f"{tag}: the police partner cleared the case"
             if cdn:
                 wanted[NoticeKind.CDN_REQUEST] = f"{tag}: the police partner cleared the case"
@@ -180,7 +188,7 @@ class _Routing:
             return self._host(kind)
         if kind is NoticeKind.CDN_REQUEST:
             return self._cdn(kind)
-        if kind is NoticeKind.REGISTRAR_SUSPENSION:
+        if kind in (NoticeKind.REGISTRAR_SUSPENSION, NoticeKind.REGISTRAR_UNTRACEABLE):
             registrar = facts.registrar
             contacts = registrar.contacts if registrar else ()
             return self._contact(
