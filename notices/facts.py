@@ -118,6 +118,9 @@ class AbuseContact(BaseModel):
 
     address: Annotated[str, BeforeValidator(_raw_address)]
     name: RegistryText | None = None
+    kind: Literal["abuse", "registrar", "organisation"] = "abuse"
+    """``abuse``: a desk for abuse reports; ``registrar`` or ``organisation``: a general contact
+    of the registrar or network owner, used only when no desk is known (ranked after them)."""
 
 
 class Network(BaseModel):

@@ -10,6 +10,8 @@ class NoticeKind(StrEnum):
 
     HOST_TAKEDOWN = "host_takedown"
     REGISTRAR_SUSPENSION = "registrar_suspension"
+    REGISTRAR_UNTRACEABLE = "registrar_untraceable"
+    """The hosting could not be determined: the registrar is asked to suspend the domain."""
     CDN_REQUEST = "cdn_request"
     HOTLINE_REFERRAL = "hotline_referral"
     POLICE_REFERRAL = "police_referral"
@@ -42,6 +44,9 @@ class Circumstance(StrEnum):
     """Removed content is back: a new round of notices."""
     POLICE_CLEARED = "police_cleared"
     """The police partner cleared the case: the held host-side notices may go."""
+    UNTRACEABLE = "untraceable"
+    """The host cannot be found (the name does not resolve) but the domain's registrar can: a
+    domain-level request goes to the registrar while the trace keeps being retried."""
 
 
 ROLE_CARRIES_XARF = frozenset({Role.HOST, Role.REGISTRAR, Role.CDN})

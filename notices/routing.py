@@ -10,7 +10,13 @@ Defaults follow hotline practice:
 - elsewhere: a notice to the host's abuse desk, plus a referral to that country's police partner
   if there is one;
 - behind a CDN: a CDN notice asking for removal and for the origin host's identity;
-- the registrar when the escalation ladder (or a rule) calls for it.
+- the registrar when the escalation ladder (or a rule) calls for it;
+- the registrar alone when the host cannot be found (the name does not resolve) but the domain's
+  registrar can: a request to suspend the domain (``untraceable``).
+
+Contacts come best first: abuse desks, then general contacts (a registrar's or network owner's
+own address, ``kind`` other than ``abuse``), so a general contact is written to only when no
+desk is known, and the notice's reasons say so.
 
 ``rules:`` in the directory add or suppress kinds on top. Every planned notice carries the reasons
 that put it there, and the plan lists what was wanted but could not be addressed: both are
@@ -128,7 +134,13 @@ class _Routing:
         cdn = self.facts.cdn
         cdn_name = (cdn.name if cdn else None) or "the CDN"
         wanted: dict[NoticeKind, str] = {}
-        if self.moment is Circumstance.POLICE_CLEARED:
+        if self.moment is Circumstance.UNTRACEABLE:
+            domain = self.facts.registered_domain or "the domain"
+            wanted[NoticeKind.REGISTRAR_UNTRACEABLE] = (
+                f"{self.moment}: the hosting of {domain} could not be determined; "
+                "its registrar is asked to suspend the domain"
+            )
+        elif self.moment is Circumstance.POLICE_CLEARED:
             wanted[NoticeKind.HOST_TAKEDOWN] = f"{tag}: the police partner cleared the case"
             if cdn:
                 wanted[NoticeKind.CDN_REQUEST] = f"{tag}: the police partner cleared the case"
@@ -176,7 +188,7 @@ class _Routing:
             return self._host(kind)
         if kind is NoticeKind.CDN_REQUEST:
             return self._cdn(kind)
-        if kind is NoticeKind.REGISTRAR_SUSPENSION:
+        if kind in (NoticeKind.REGISTRAR_SUSPENSION, NoticeKind.REGISTRAR_UNTRACEABLE):
             registrar = facts.registrar
             contacts = registrar.contacts if registrar else ()
             return self._contact(
@@ -229,6 +241,8 @@ class _Routing:
             language = preferred or DEFAULT_LANGUAGE
             source = "recipient_languages" if preferred else "default"
             reason = f"language {language} ({source}); {role} contact #{rank} of {len(contacts)}"
+            if contact.kind != "abuse":
+                reason += f" ({contact.kind} contact, not an abuse desk: no abuse desk known)"
             name = contact.name or organisation
             return [_Recipient(role, address, name, language, reason)]
         if not contacts:

@@ -31,6 +31,8 @@ class Confidence:
     """The abuse desk a CDN publishes, from the maintained catalogue."""
     ORGANISATION = 0.4
     """A general address of the responsible organisation (not an abuse desk)."""
+    REGISTRAR_CONTACT = 0.35
+    """The registrar's own general contact (not an abuse desk): reachable, but a last resort."""
     REMARKS = 0.3
     """An address in a free-text remark."""
     GUESS = 0.1
@@ -56,6 +58,21 @@ REGISTRY_NOTICE_DOMAINS = frozenset(
         "cert.br",
     }
 )
+
+
+class ContactKind:
+    """What an address is for: an abuse desk, or a general contact that still reaches someone."""
+
+    ABUSE = "abuse"
+    """A desk that handles abuse reports (or a guess at one)."""
+    REGISTRAR = "registrar"
+    """The registrar's own contact: reaches the registrar, not its abuse desk."""
+    ORGANISATION = "organisation"
+    """A network owner's or maintainer's general address: reaches them, not an abuse desk."""
+
+
+REGISTRAR_NOTE = "registrar contact, not an abuse desk"
+ORGANISATION_NOTE = "organisation contact, not an abuse desk"
 
 
 class InvalidAddress(ValueError):
@@ -113,6 +130,13 @@ class AbuseContact:
     confidence: float
     how: str
     """How it was found, in words: ``"entity with role abuse under the registrar"``."""
+    kind: str = ContactKind.ABUSE
+    """A :class:`ContactKind`: an abuse desk, or a general contact kept apart from the desks."""
+
+    @property
+    def is_desk(self) -> bool:
+        """True for an abuse desk (or a guess at one), False for a general contact."""
+        return self.kind == ContactKind.ABUSE
 
     def to_json(self) -> dict[str, Any]:
         """The contact as printed by ``takedown resolve --json``."""
@@ -121,12 +145,21 @@ class AbuseContact:
             "source": self.source,
             "confidence": self.confidence,
             "how": self.how,
+            "kind": self.kind,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AbuseContact:
         """Rebuild what :meth:`to_json` wrote."""
-        return cls(str(data["email"]), str(data["source"]), float(data["confidence"]), data["how"])
+        kind = data.get("kind")
+        known = (ContactKind.ABUSE, ContactKind.REGISTRAR, ContactKind.ORGANISATION)
+        return cls(
+            str(data["email"]),
+            str(data["source"]),
+            float(data["confidence"]),
+            data["how"],
+            kind if kind in known else ContactKind.ABUSE,
+        )
 
 
 @dataclass(slots=True)
@@ -142,7 +175,9 @@ class ContactCollector:
         """An empty collector for answers from ``source``."""
         return cls(source, [], [])
 
-    def offer(self, raw: object, confidence: float, how: str) -> str | None:
+    def offer(
+        self, raw: object, confidence: float, how: str, kind: str = ContactKind.ABUSE
+    ) -> str | None:
         """Add ``raw`` if it is a valid address; return the normalised address, or None."""
         if not isinstance(raw, str):
             return None
@@ -154,8 +189,17 @@ class ContactCollector:
         if is_registry_notice(address):
             self.notes.append(f"ignored a registry notice address from {self.source} ({how})")
             return None
-        self.contacts.append(AbuseContact(address, self.source, confidence, how))
+        self.contacts.append(AbuseContact(address, self.source, confidence, how, kind))
         return address
+
+    def general(self, raw: object, kind: str, where: str) -> str | None:
+        """Add ``raw`` as a general contact of ``kind`` (registrar or organisation), marked as
+        not an abuse desk, at the confidence of its kind."""
+        if kind == ContactKind.REGISTRAR:
+            return self.offer(
+                raw, Confidence.REGISTRAR_CONTACT, f"{REGISTRAR_NOTE} ({where})", kind
+            )
+        return self.offer(raw, Confidence.ORGANISATION, f"{ORGANISATION_NOTE} ({where})", kind)
 
 
 def rank_contacts(contacts: Iterable[AbuseContact]) -> list[AbuseContact]:

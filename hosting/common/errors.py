@@ -69,3 +69,10 @@ class InvalidQuery(HostingError):
 
 RETRYABLE: tuple[type[HostingError], ...] = (SourceTimeout, RateLimited, TransportFailure)
 """Failures worth another attempt after a pause; the rest are answers in their own right."""
+
+
+class RefusedTarget(HostingError):
+    """Registry data named a server we must not connect to (loopback, private, link-local …);
+    nothing was sent to it."""
+
+    code = "REFUSED_TARGET"

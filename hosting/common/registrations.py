@@ -139,6 +139,8 @@ class RegistrarRecord:
     abuse_contacts: list[AbuseContact] = field(default_factory=list)
     other_emails: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    registrant_country: str | None = None
+    """The registrant's country where the record shows it (ISO 3166 alpha-2)."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON object that :meth:`from_json` reads back (for caches)."""
@@ -148,6 +150,7 @@ class RegistrarRecord:
             "domain": self.domain,
             "name": self.name,
             "iana_id": self.iana_id,
+            "registrant_country": self.registrant_country,
             "abuse_contacts": [c.to_json() for c in self.abuse_contacts],
             "other_emails": list(self.other_emails),
             "notes": list(self.notes),
@@ -165,4 +168,5 @@ class RegistrarRecord:
             abuse_contacts=[AbuseContact.from_json(c) for c in data.get("abuse_contacts", [])],
             other_emails=list(data.get("other_emails", [])),
             notes=list(data.get("notes", [])),
+            registrant_country=data.get("registrant_country"),
         )

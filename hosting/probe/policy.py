@@ -3,7 +3,8 @@
 The probe must not become an open proxy into our own networks: a reported name that resolves
 to loopback, a private range or a cloud metadata address (169.254.169.254) is refused, unless a
 deployment allows that network explicitly (``TAKEDOWN_PROBE_ALLOWED_NETWORKS``, used for the
-sandbox on loopback). The check is made on the very address the probe then connects to.
+sandbox on loopback). The check is made on the very address the probe then connects to. The
+policy lives in :mod:`hosting.common.reach`: WHOIS referrals and RDAP redirects obey the same.
 
 Parking is recognised without keeping any content: by a redirect to a host of a known parking
 or suspension service, or by the domain's nameservers belonging to one (``data/parking.json``).
@@ -11,81 +12,20 @@ or suspension service, or by the domain's nameservers belonging to one (``data/p
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-MAX_JUDGED = 65536
+from hosting.common.reach import AddressPolicy, InvalidNetwork, address_kind
 
-
-class InvalidNetwork(ValueError):
-    """An allowed network that is not in CIDR notation."""
-
-
-def address_kind(address: IPAddress) -> str | None:
-    """Why ``address`` is not a public unicast address (``loopback``, ``private`` …), or None."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        # ::ffff:127.0.0.1 reaches 127.0.0.1; judge the IPv4 address it carries.
-        return address_kind(address.ipv4_mapped)
-    for kind, flag in (
-        ("unspecified", address.is_unspecified),
-        ("loopback", address.is_loopback),
-        ("link-local", address.is_link_local),
-        ("multicast", address.is_multicast),
-        ("reserved", address.is_reserved),
-        ("private", address.is_private),
-    ):
-        if flag:
-            return kind
-    if not address.is_global:
-        return "non-public"
-    return None
-
-
-class AddressPolicy:
-    """Decides whether the probe may connect to an address."""
-
-    def __init__(self, allowed_networks: Iterable[str] = ()) -> None:
-        networks: list[IPNetwork] = []
-        for text in allowed_networks:
-            try:
-                networks.append(ipaddress.ip_network(text.strip(), strict=False))
-            except ValueError:
-                raise InvalidNetwork(f"'{text}' is not a network in CIDR notation") from None
-        self.allowed_networks: tuple[IPNetwork, ...] = tuple(networks)
-        self._judged: dict[str, str | None] = {}
-
-    def refusal(self, address: str) -> str | None:
-        """The reason the probe must not connect to ``address``, or None when it may."""
-        # A batch meets the same few hundred addresses again and again.
-        if address in self._judged:
-            return self._judged[address]
-        if len(self._judged) >= MAX_JUDGED:
-            self._judged.clear()
-        verdict = self._judge(address)
-        self._judged[address] = verdict
-        return verdict
-
-    def _judge(self, address: str) -> str | None:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return f"'{address[:64]}' is not an IP address"
-        kind = address_kind(ip)
-        if kind is None:
-            return None
-        candidates = [ip]
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            candidates.append(ip.ipv4_mapped)
-        for network in self.allowed_networks:
-            if any(c.version == network.version and c in network for c in candidates):
-                return None
-        return f"a {kind} address ({ip})"
+__all__ = [
+    "AddressPolicy",
+    "InvalidNetwork",
+    "ParkingCatalogue",
+    "address_kind",
+]
 
 
 def _matches(name: str, suffixes: Sequence[str]) -> str | None:

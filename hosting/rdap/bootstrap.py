@@ -118,6 +118,11 @@ class RdapBootstrap:
             return self
         return fresh
 
+    def base_urls(self) -> list[str]:
+        """Every base URL the bootstrap names, of every registry."""
+        found = [u for r in self._registries.values() for _, urls in r.services for u in urls]
+        return list(dict.fromkeys(found))
+
     def for_domain(self, domain: str) -> list[str]:
         """Base URLs for ``domain``: the longest matching label suffix wins (RFC 9224 4)."""
         labels = domain.lower().rstrip(".").split(".")

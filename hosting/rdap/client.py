@@ -3,35 +3,64 @@
 httpx does the HTTP (hand in a client built on any transport; tests use a loopback server). Every
 answer is read as a stream and cut at the size cap, so a hostile server cannot make us hold a
 gigabyte; 429 becomes :class:`RateLimited` carrying Retry-After, and retries back off with jitter.
+
+Redirects are followed here, not by httpx: a redirect is registry data, so its target must be an
+origin the bootstrap (the operator's configuration) names, or an address the probe's
+:class:`~hosting.common.reach.AddressPolicy` accepts, fetched at that very address. A refused one
+is never connected to (:class:`~hosting.common.errors.RefusedTarget`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
+import ipaddress
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import httpx
 
 from hosting.common.errors import (
     HostingError,
+    InvalidQuery,
     MalformedAnswer,
     NotFound,
     QueryRefused,
     RateLimited,
+    RefusedTarget,
     SourceTimeout,
     TransportFailure,
 )
 from hosting.common.evidence import Evidence
 from hosting.common.limits import Limits
 from hosting.common.politeness import ServerGates, with_retries
+from hosting.common.reach import AddressPolicy
 from hosting.rdap.bootstrap import IANA_BOOTSTRAP_BASE, RdapBootstrap
 
 ACCEPT = "application/rdap+json, application/json;q=0.9"
+MAX_REDIRECTS = 5
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None
+    return parts.scheme, parts.hostname.lower(), port
+
+
+def _redirect_target(current: str, location: str) -> str:
+    target = urljoin(current, location.strip())
+    if _origin(target) is None:
+        raise RefusedTarget("RDAP redirect to something other than an http(s) URL")
+    return target
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,20 +99,31 @@ class RdapClient:
         limits: Limits | None = None,
         gates: ServerGates | None = None,
         bootstrap_base: str = IANA_BOOTSTRAP_BASE,
+        policy: AddressPolicy | None = None,
     ) -> None:
         self._http = http
         self._bootstrap_base = bootstrap_base
         self.bootstrap = bootstrap
         self._limits = limits or Limits()
         self._gates = gates or ServerGates(self._limits)
+        self._policy = policy or AddressPolicy()
+        self._origins: frozenset[tuple[str, str, int]] = frozenset()
+        self._origins_of: RdapBootstrap | None = None
 
     async def domain(self, name: str) -> RdapAnswer:
         """The RDAP domain object of ``name`` from its TLD's registry."""
         return await self._lookup(self.bootstrap.for_domain(name), f"domain/{quote(name)}")
 
     async def ip(self, address: str) -> RdapAnswer:
-        """The RDAP ip network object covering ``address``."""
-        return await self._lookup(self.bootstrap.for_address(address), f"ip/{quote(address)}")
+        """The RDAP ip network object covering ``address``.
+
+        The address goes into the path as is (RFC 9082 3.1.1: ``ip/2001:db8::1``): a server that
+        follows the RFC literally does not decode percent-encoded colons."""
+        try:
+            canonical = ipaddress.ip_address(address).compressed
+        except ValueError:
+            raise InvalidQuery("not an IP address") from None
+        return await self._lookup(self.bootstrap.for_address(canonical), f"ip/{canonical}")
 
     async def autnum(self, asn: int) -> RdapAnswer:
         """The RDAP autnum object of AS ``asn``."""
@@ -124,20 +164,34 @@ class RdapClient:
 
     async def _get(self, url: str) -> tuple[bytes, str, bool]:
         cap = self._limits.caps.rdap_bytes
+        current = url
+        target, headers = current, {"Accept": ACCEPT}
+        extensions: dict[str, Any] = {}
         try:
             async with asyncio.timeout(self._limits.timeouts.rdap):
-                async with self._http.stream(
-                    "GET", url, headers={"Accept": ACCEPT}, follow_redirects=True
-                ) as response:
-                    self._check_status(response)
-                    chunks, size, cut = [], 0, False
-                    async for chunk in response.aiter_bytes():
-                        chunks.append(chunk)
-                        size += len(chunk)
-                        if size > cap:
-                            cut = True
-                            break
-                    return b"".join(chunks)[:cap], str(response.url), cut
+                for _ in range(MAX_REDIRECTS + 1):
+                    async with self._http.stream(
+                        "GET",
+                        target,
+                        headers=headers,
+                        extensions=extensions,
+                        follow_redirects=False,
+                    ) as response:
+                        location = response.headers.get("Location")
+                        if response.status_code in _REDIRECTS and location:
+                            current = _redirect_target(current, location)
+                            target, headers, extensions = await self._pinned(current)
+                            continue
+                        self._check_status(response)
+                        chunks, size, cut = [], 0, False
+                        async for chunk in response.aiter_bytes():
+                            chunks.append(chunk)
+                            size += len(chunk)
+                            if size > cap:
+                                cut = True
+                                break
+                        return b"".join(chunks)[:cap], current, cut
+                raise TransportFailure(f"RDAP: more than {MAX_REDIRECTS} redirects")
         except TimeoutError:
             limit = self._limits.timeouts.rdap
             raise SourceTimeout(f"RDAP server did not answer within {limit}s") from None
@@ -145,6 +199,29 @@ class RdapClient:
             raise SourceTimeout("RDAP request timed out") from None
         except httpx.HTTPError as exc:
             raise TransportFailure(f"RDAP request failed: {type(exc).__name__}") from None
+
+    async def _pinned(self, url: str) -> tuple[str, dict[str, str], dict[str, Any]]:
+        """How to fetch a redirect target: as is when the bootstrap (configuration) names its
+        origin, else at the one address the policy accepted, with the name kept for the Host
+        header and TLS."""
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        if (parts.scheme, host, port) in self._trusted_origins():
+            return url, {"Accept": ACCEPT}, {}
+        address = await self._policy.vetted_address(host, port, f"RDAP redirect to {host[:100]}")
+        shown = f"[{address}]" if ":" in address else address
+        pinned = urlunsplit(parts._replace(netloc=f"{shown}:{port}"))
+        headers = {"Accept": ACCEPT, "Host": parts.netloc.rpartition("@")[2]}
+        extensions: dict[str, Any] = {"sni_hostname": host} if parts.scheme == "https" else {}
+        return pinned, headers, extensions
+
+    def _trusted_origins(self) -> frozenset[tuple[str, str, int]]:
+        if self._origins_of is not self.bootstrap:
+            bases = [*self.bootstrap.base_urls(), self._bootstrap_base]
+            self._origins = frozenset(o for o in map(_origin, bases) if o is not None)
+            self._origins_of = self.bootstrap
+        return self._origins
 
     @staticmethod
     def _check_status(response: httpx.Response) -> None:

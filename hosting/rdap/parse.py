@@ -11,7 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from hosting.common.contacts import EMAIL_IN_TEXT, Confidence, ContactCollector, rank_contacts
+from hosting.common.contacts import (
+    EMAIL_IN_TEXT,
+    Confidence,
+    ContactCollector,
+    ContactKind,
+    rank_contacts,
+)
+from hosting.common.countries import country_from_address
 from hosting.common.errors import MalformedAnswer
 from hosting.common.registrations import (
     NetworkRecord,
@@ -101,7 +108,7 @@ def parse_domain(data: object, server: str, domain: str) -> RegistrarRecord:
 
     Following the ICANN response profile, the abuse desk is the entity with role ``abuse``
     nested in the ``registrar`` entity; an abuse entity elsewhere ranks lower, the registrar's
-    general address lower still.
+    general address (a registrar contact, not an abuse desk) lower still.
     """
     obj = _require_object(data)
     source = f"rdap:{server}"
@@ -114,7 +121,7 @@ def parse_domain(data: object, server: str, domain: str) -> RegistrarRecord:
             record.name = entity_name(entity) or clean_text(entity.get("handle"))
             record.iana_id = _iana_id(entity)
             for value in vcard_values(entity, "email"):
-                others.offer(value, Confidence.ORGANISATION, "registrar entity e-mail")
+                others.general(value, ContactKind.REGISTRAR, "registrar entity e-mail")
         if "abuse" in roles:
             under_registrar = "registrar" in _roles(parent)
             confidence = Confidence.ABUSE_ROLE if under_registrar else Confidence.ABUSE_ELSEWHERE
@@ -164,23 +171,46 @@ def _holder_contacts(obj: dict[str, Any], record: NetworkRecord) -> None:
                 collector.offer(value, confidence, how)
         else:
             for value in vcard_values(entity, "email"):
-                others.offer(value, Confidence.ORGANISATION, "e-mail of a non-abuse entity")
+                others.general(value, ContactKind.ORGANISATION, "e-mail of a non-abuse entity")
     _remark_emails(obj, collector)
     abuse = {c.email for c in collector.contacts}
-    record.abuse_contacts = rank_contacts(collector.contacts)
+    # No desk at all: the holder's own addresses still reach someone.
+    record.abuse_contacts = rank_contacts(collector.contacts or others.contacts)
     record.other_emails = list(
         dict.fromkeys(c.email for c in others.contacts if c.email not in abuse)
     )
     record.notes = collector.notes + others.notes
 
 
+def _registrant_country(obj: dict[str, Any]) -> str | None:
+    """The country of the registrant's postal address: its ``cc`` parameter (RFC 8605) or, as
+    ARIN prints it, the country's name on the label's last line."""
+    for entity, depth, _parent in walk_entities(obj):
+        if depth != 1 or "registrant" not in _roles(entity):
+            continue
+        card = _as_list(entity.get("vcardArray"))
+        for prop in _as_list(card[1]) if len(card) >= 2 else []:
+            if not (isinstance(prop, list) and len(prop) >= 2 and prop[0] == "adr"):
+                continue
+            params = prop[1] if isinstance(prop[1], dict) else {}
+            code = clean_country(params.get("cc"))
+            label = params.get("label")
+            if code is None and isinstance(label, str):
+                code = country_from_address(label[:1000])
+            if code:
+                return code
+    return None
+
+
 def parse_network(data: object, server: str) -> NetworkRecord:
-    """Owner, prefixes, country, origin AS and abuse desk of an RDAP ``ip network`` answer."""
+    """Owner, prefixes, country, origin AS and abuse desk of an RDAP ``ip network`` answer.
+
+    Without a ``country`` member (ARIN), the country is the registrant's postal address's."""
     obj = _require_object(data)
     record = NetworkRecord(source="rdap", server=server)
     record.name = clean_text(obj.get("name"))
     record.handle = clean_text(obj.get("handle"))
-    record.country = clean_country(obj.get("country"))
+    record.country = clean_country(obj.get("country")) or _registrant_country(obj)
     record.cidrs = _network_cidrs(obj)
     origins = [a for a in _as_list(obj.get("arin_originas0_originautnums")) if isinstance(a, int)]
     record.asn = origins[0] if origins else None

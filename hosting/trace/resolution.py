@@ -196,7 +196,8 @@ class HostResolution:
         if not records:
             return None
         contacts = rank_contacts(c for r in records for c in r.abuse_contacts)
-        if not contacts:
+        if not any(c.is_desk for c in contacts):
+            # Only general contacts (if any): a marked guess at the desk ranks after them.
             for record in records:
                 for address in record.other_emails:
                     domain = registrable_domain(email_domain(address))
@@ -208,7 +209,7 @@ class HostResolution:
                     if guess:
                         contacts.append(guess)
                         break
-                if contacts:
+                if any(c.is_desk for c in contacts):
                     break
         return NetworkSummary(
             asn=next((r.asn for r in records if r.asn is not None), None),

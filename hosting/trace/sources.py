@@ -80,6 +80,14 @@ async def rdap_network(client: RdapLookup, address: str) -> RecordOutcome:
         return failure("rdap", exc), []
 
 
+def _referral_notes(chain: WhoisChain) -> list[str]:
+    notes = []
+    for exc in chain.failures:
+        found = failure("whois", exc)
+        notes.append(f"WHOIS referral failed: {found.error}: {found.detail}"[:400])
+    return notes
+
+
 def _useful(answers: Sequence[WhoisAnswer]) -> list[WhoisAnswer]:
     return [a for a in answers if a.server != IANA_WHOIS]
 
@@ -103,7 +111,7 @@ async def whois_domain(client: WhoisLookup, domain: str, parse_cap: int) -> Reco
         merged.abuse_contacts = merged.abuse_contacts + extra.abuse_contacts
         merged.notes += extra.notes
         merged.server = f"{merged.server},{extra.server}"
-    merged.notes += [f"WHOIS referral failed: {failure('whois', f).error}" for f in chain.failures]
+    merged.notes += _referral_notes(chain)
     return merged, evidence
 
 
@@ -119,5 +127,5 @@ async def whois_network(client: WhoisLookup, address: str, parse_cap: int) -> Re
     if not named:
         return Failure("whois", NotFound.code, "no WHOIS answer beyond IANA"), evidence
     record = named[-1]
-    record.notes += [f"WHOIS referral failed: {failure('whois', f).error}" for f in chain.failures]
+    record.notes += _referral_notes(chain)
     return record, evidence

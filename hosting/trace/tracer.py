@@ -16,6 +16,7 @@ import httpx
 from hosting.common.cache import ResolutionCache
 from hosting.common.limits import Limits
 from hosting.common.politeness import ServerGates
+from hosting.common.reach import AddressPolicy
 from hosting.dns.lookups import DnsClient
 from hosting.rdap.bootstrap import RdapBootstrap
 from hosting.rdap.client import RdapClient
@@ -46,13 +47,18 @@ async def open_resolver(
     cdn_files: Sequence[Path] = (),
     http_transport: httpx.AsyncBaseTransport | None = None,
     refresh_bootstrap: bool = False,
+    allowed_networks: Sequence[str] = (),
 ) -> AsyncIterator[HostingResolver]:
     """A resolver wired from the ``TAKEDOWN_*`` settings; closes its HTTP client on exit.
+
+    WHOIS referrals and RDAP redirects that registry data chooses obey the probe's address
+    policy, with ``allowed_networks`` (``TAKEDOWN_PROBE_ALLOWED_NETWORKS``) as its exceptions.
 
     With ``refresh_bootstrap``, a bootstrap older than 48 hours is replaced from IANA when the
     fetch succeeds (otherwise the old one is kept and used)."""
     chosen = limits or Limits()
     gates = ServerGates(chosen)
+    policy = AddressPolicy(allowed_networks)
     bootstrap = RdapBootstrap.from_setting(rdap_bootstrap_dir)
     async with httpx.AsyncClient(
         transport=http_transport,
@@ -60,13 +66,13 @@ async def open_resolver(
         max_redirects=5,
         headers={"User-Agent": "takedown-trace"},
     ) as http:
-        rdap = RdapClient(http, bootstrap, chosen, gates)
+        rdap = RdapClient(http, bootstrap, chosen, gates, policy=policy)
         if refresh_bootstrap and bootstrap.is_stale():
             rdap.bootstrap = await bootstrap.refreshed(rdap.fetch_bootstrap_file)
         clients = HostingClients(
             dns=DnsClient.from_setting(dns_nameservers, chosen),
             rdap=rdap,
-            whois=WhoisClient(WhoisOverrides.parse(whois_servers), chosen, gates),
+            whois=WhoisClient(WhoisOverrides.parse(whois_servers), chosen, gates, policy=policy),
         )
         yield HostingResolver(
             clients,

@@ -5,6 +5,10 @@ registrar's server. For an address: IANA or the configured first server names th
 ``ReferralServer: whois://`` may name another. ``TAKEDOWN_WHOIS_SERVERS`` overrides any step:
 ``bz=host:port`` (a TLD's registry), ``ip=host:port`` (the first address query),
 ``whois.registrar.example=host:port`` (where referrals to that name really go).
+
+A referral is registry data, so hostile: unless an override names its server, the address it
+resolves to is judged by the :class:`~hosting.common.reach.AddressPolicy` (the probe's) and a
+refused one is never connected to (:class:`~hosting.common.errors.RefusedTarget`).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from hosting.common.errors import (
 from hosting.common.evidence import Evidence
 from hosting.common.limits import Limits
 from hosting.common.politeness import ServerGates, with_retries
+from hosting.common.reach import AddressPolicy
 from hosting.whois.parse import find_referral, is_no_match, refusal
 
 IANA_WHOIS = "whois.iana.org"
@@ -40,6 +45,9 @@ class WhoisServer:
     name: str
     host: str
     port: int = 43
+    trusted: bool = True
+    """False when registry data chose it (a referral the overrides do not name): then the
+    address policy judges the address actually connected to."""
 
 
 def _host_port(text: str) -> tuple[str, int]:
@@ -80,10 +88,15 @@ class WhoisOverrides:
                 tlds[key] = target
         return cls(tlds, first_ip, named)
 
-    def server(self, name: str, port: int = 43) -> WhoisServer:
-        """Where to connect for the server registries call ``name``."""
-        host, real_port = self.named.get(name.lower(), (name, port))
-        return WhoisServer(name.lower(), host, real_port)
+    def server(self, name: str, port: int = 43, *, referred: bool = True) -> WhoisServer:
+        """Where to connect for the server registries call ``name``: the override when one
+        names it (trusted as configured), else ``name`` itself, judged by the address policy
+        when an answer ``referred`` us there."""
+        key = name.lower()
+        if key in self.named:
+            host, real_port = self.named[key]
+            return WhoisServer(key, host, real_port)
+        return WhoisServer(key, name, port, trusted=not referred)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,8 +173,10 @@ class WhoisClient:
         limits: Limits | None = None,
         gates: ServerGates | None = None,
         transport: WhoisTransport | None = None,
+        policy: AddressPolicy | None = None,
     ) -> None:
         self.overrides = overrides or WhoisOverrides()
+        self._policy = policy or AddressPolicy()
         self._limits = limits or Limits()
         self._gates = gates or ServerGates(self._limits)
         self._transport = transport or WhoisTransport(self._limits)
@@ -170,6 +185,10 @@ class WhoisClient:
         """One query to one server, gated and retried; refusal text becomes an exception."""
         if not _SAFE_QUERY.match(query):
             raise InvalidQuery("WHOIS query contains characters no server should receive")
+        if not server.trusted:
+            purpose = f"WHOIS referral to {server.name[:100]}"
+            address = await self._policy.vetted_address(server.host, server.port, purpose)
+            server = WhoisServer(server.name, address, server.port)
         gate = self._gates.for_server(server.name)
 
         async def attempt() -> WhoisAnswer:
@@ -223,7 +242,7 @@ class WhoisClient:
             host, port = self.overrides.tlds[tld]
             start = WhoisServer(tld, host, port)
         else:
-            iana = await self.ask(self.overrides.server(IANA_WHOIS), tld)
+            iana = await self.ask(self.overrides.server(IANA_WHOIS, referred=False), tld)
             chain.answers.append(iana)
             referral = find_referral(iana.text)
             if referral is None:
@@ -238,7 +257,7 @@ class WhoisClient:
             host, port = self.overrides.first_ip
             first = WhoisServer(host, host, port)
         else:
-            first = self.overrides.server(IANA_WHOIS)
+            first = self.overrides.server(IANA_WHOIS, referred=False)
         return self._settle(await self._walk(first, address, WhoisChain()), skip=0)
 
     @staticmethod

@@ -4,6 +4,12 @@ Pure functions over decoded text. Domain records go through python-whois's parse
 registrar name (it knows 50+ registry formats); abuse desks come from our own line rules, which
 skip comment lines (``%``, ``#``): that is where registries such as NIC México print notices like
 ``abuse@nic.mx``, which reach the registry, not the registrar.
+
+Many ccTLD registries print no abuse desk, only the registrar's own contact: AFNIC's separate
+object opened by a ``registrar:`` line (.fr .re .pm .tf .wf .yt, and .sk likewise), ``registrar
+email:`` (.pl), ``registrar_email:`` (.nz), ``Registrar Contact Information: Email:`` (.hk), an
+unlabelled address under a ``Registrar:`` heading (.ch, .li, .pl). Those addresses are kept as
+registrar contacts (:attr:`ContactKind.REGISTRAR`), ranked below every abuse desk.
 """
 
 from __future__ import annotations
@@ -11,9 +17,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from hosting.common.contacts import EMAIL_IN_TEXT, Confidence, ContactCollector, rank_contacts
+from hosting.common.contacts import (
+    EMAIL_IN_TEXT,
+    Confidence,
+    ContactCollector,
+    ContactKind,
+    rank_contacts,
+)
 from hosting.common.registrations import (
     RegistrarRecord,
+    clean_country,
     clean_text,
 )
 
@@ -21,7 +34,8 @@ DEFAULT_PARSE_CAP = 128 * 1024
 _HOST = re.compile(
     r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
 )
-_FIELD = re.compile(r"^\s*([A-Za-z][A-Za-z0-9 ._/()-]{0,60}?)\s*(?:\.{2,}|:)\s?(.*)$")
+_FIELD = re.compile(r"^\s*([A-Za-z][A-Za-z0-9 ._/()_-]{0,60}?)\s*(?:\.{2,}|:)\s?(.*)$")
+_KEY_SEPARATORS = re.compile(r"[\s_.-]+")
 _REFUSALS = (
     "rate limit exceeded",
     "query rate limit",
@@ -111,7 +125,7 @@ def _fields(text: str) -> list[tuple[str, str]]:
             continue
         match = _FIELD.match(line)
         if match:
-            pairs.append((match.group(1).strip().lower(), match.group(2).strip()))
+            pairs.append((_key(match.group(1)), match.group(2).strip()))
     return pairs
 
 
@@ -168,6 +182,62 @@ def _abuse_lines(text: str, collector: ContactCollector) -> None:
             collector.offer(found, confidence, f"'{key}' field")
 
 
+_REGISTRAR_HEADINGS = ("registrar", "sponsoring registrar", "domain services provided by")
+_REGISTRAR_MAIL_WORDS = ("email", "e mail", "mail", "contact")
+_BLOCK_MAIL_KEYS = ("e mail", "email", "registrar email", "mail")
+MAX_HEADING_LINES = 12
+
+
+def _key(raw: str) -> str:
+    """A field name as words: ``registrar_email`` and ``Registrar-Email`` read alike."""
+    return _KEY_SEPARATORS.sub(" ", raw.strip().lower()).strip()
+
+
+def _blocks(lines: list[str]) -> list[list[str]]:
+    blocks: list[list[str]] = [[]]
+    for line in lines:
+        if line.strip():
+            blocks[-1].append(line)
+        elif blocks[-1]:
+            blocks.append([])
+    return [b for b in blocks if b]
+
+
+def _registrar_contacts(text: str, collector: ContactCollector) -> None:
+    """The registrar's own addresses, in the layouts ccTLD registries print them."""
+    lines = [
+        line for line in text.splitlines()[:3000] if not line.lstrip().startswith(("%", "#", ">>>"))
+    ]
+    for index, line in enumerate(lines):
+        match = _FIELD.match(line)
+        if not match:
+            continue
+        key, value = _key(match.group(1)), match.group(2).strip()
+        if "abuse" in key:
+            continue
+        if value and key.startswith("registrar") and any(w in key for w in _REGISTRAR_MAIL_WORDS):
+            # registrar email / registrar-email / registrar_email / Registrar Contact Information
+            for found in EMAIL_IN_TEXT.findall(value[:500]):
+                collector.general(found, ContactKind.REGISTRAR, f"'{key}' field")
+        elif not value and key in _REGISTRAR_HEADINGS:
+            # A heading with the registrar's details on the lines under it, up to a blank line.
+            for follow in lines[index + 1 : index + 1 + MAX_HEADING_LINES]:
+                if not follow.strip():
+                    break
+                for found in EMAIL_IN_TEXT.findall(follow[:500]):
+                    collector.general(found, ContactKind.REGISTRAR, f"under the '{key}' heading")
+    for block in _blocks(lines):
+        # AFNIC (and .sk): the registrar is an object of its own, opened by a registrar line.
+        first = _FIELD.match(block[0])
+        if not first or _key(first.group(1)) != "registrar" or not first.group(2).strip():
+            continue
+        for line in block[1:40]:
+            match = _FIELD.match(line)
+            if match and _key(match.group(1)) in _BLOCK_MAIL_KEYS:
+                for found in EMAIL_IN_TEXT.findall(match.group(2)[:500]):
+                    collector.general(found, ContactKind.REGISTRAR, "the registrar's own object")
+
+
 def parse_domain_whois(
     domain: str, text: str, server: str, *, cap: int = DEFAULT_PARSE_CAP
 ) -> RegistrarRecord:
@@ -184,8 +254,16 @@ def parse_domain_whois(
     record.iana_id = next(
         (v for k, v in fields if k == "registrar iana id" and v.isdigit() and len(v) < 12), None
     )
+    record.registrant_country = next(
+        (c for k, v in fields if k == "registrant country" and (c := clean_country(v))), None
+    )
     collector = ContactCollector.for_source(f"whois:{server}")
     _abuse_lines(text, collector)
-    record.abuse_contacts = rank_contacts(collector.contacts)
-    record.notes = notes + collector.notes
+    general = ContactCollector.for_source(f"whois:{server}")
+    _registrar_contacts(text, general)
+    desks = {c.email for c in collector.contacts}
+    own = [c for c in general.contacts if c.email not in desks]
+    record.abuse_contacts = rank_contacts(collector.contacts + own)
+    record.other_emails = list(dict.fromkeys(c.email for c in own))
+    record.notes = notes + collector.notes + general.notes
     return record

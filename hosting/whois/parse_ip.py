@@ -11,7 +11,13 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from hosting.common.contacts import EMAIL_IN_TEXT, Confidence, ContactCollector, rank_contacts
+from hosting.common.contacts import (
+    EMAIL_IN_TEXT,
+    Confidence,
+    ContactCollector,
+    ContactKind,
+    rank_contacts,
+)
 from hosting.common.registrations import (
     NetworkRecord,
     cidrs_for_range,
@@ -138,12 +144,13 @@ def parse_ip_whois(text: str, server: str, *, cap: int = DEFAULT_PARSE_CAP) -> N
             if key == "abuse-mailbox":
                 collector.offer(value, Confidence.ABUSE_ELSEWHERE, "abuse-mailbox in the answer")
             elif key in ("e-mail", "email", "orgtechemail", "orgnocemail", "rtechemail"):
-                others.offer(value, Confidence.ORGANISATION, f"{key} field")
+                others.general(value, ContactKind.ORGANISATION, f"{key} field")
             elif key == "remarks":
                 for found in EMAIL_IN_TEXT.findall(value[:1000]):
                     collector.offer(found, Confidence.REMARKS, "address in remarks")
     abuse = {c.email for c in collector.contacts}
-    record.abuse_contacts = rank_contacts(collector.contacts)
+    # No desk at all: the maintainer's or organisation's own address still reaches someone.
+    record.abuse_contacts = rank_contacts(collector.contacts or others.contacts)
     record.other_emails = list(
         dict.fromkeys(c.email for c in others.contacts if c.email not in abuse)
     )

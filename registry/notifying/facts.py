@@ -73,8 +73,13 @@ def _contacts(raw: object) -> list[AbuseContact]:
     for entry in raw if isinstance(raw, list) else []:
         data = _mapping(entry)
         email = data.get("email") if data else None
+        kind = data.get("kind") if data else None
         if isinstance(email, str) and email:
-            found.append(AbuseContact(address=email[:MAX_RAW_CONTACT_ADDRESS]))
+            address = email[:MAX_RAW_CONTACT_ADDRESS]
+            if kind in ("registrar", "organisation"):
+                found.append(AbuseContact(address=address, kind=kind))
+            else:
+                found.append(AbuseContact(address=address))
     return found
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from notices.directory import Directory
 from notices.facts import CaseFacts, clean_text
-from notices.kinds import Circumstance
+from notices.kinds import Circumstance, NoticeKind
 from notices.mail.message import NoticeComposer
 from notices.routing import PlannedNotice, group_notices, plan_notices
 from notices.schedule import sending_decision
@@ -59,6 +59,11 @@ def existing_notices(session: Session, case_ids: Sequence[int]) -> dict[int, set
 
 def _circumstance(case: Case, existing: set[Covered]) -> tuple[Circumstance, int]:
     """Why notices are due now, and the round they belong to."""
+    if case.status is CaseStatus.TRACE_FAILED:
+        return Circumstance.UNTRACEABLE, case.notice_round
+    # The registrar's notice for an untraceable domain is no host round: once the name
+    # resolves, the host is told as for the first time.
+    existing = {c for c in existing if c.kind != NoticeKind.REGISTRAR_UNTRACEABLE.value}
     if case.status is CaseStatus.HELD:
         return Circumstance.POLICE_CLEARED, case.notice_round
     if case.status is CaseStatus.REAPPEARED:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, aliased
 
 from notices.directory import Directory
 from notices.facts import clean_text
+from notices.kinds import Circumstance, NoticeKind
 from notices.mail.message import NoticeComposer
 from notices.routing import PlannedNotice
 from registry import audit
@@ -81,12 +82,30 @@ def _cleared() -> Any:
     )
 
 
+def _registrar_not_told() -> Any:
+    """Cases no notice of the untraceable kind covers yet (cancelled ones do not count)."""
+    return ~exists().where(
+        notice_cases.c.case_id == Case.id,
+        Notice.id == notice_cases.c.notice_id,
+        Notice.kind == NoticeKind.REGISTRAR_UNTRACEABLE.value,
+        Notice.status != NoticeStatus.CANCELLED,
+    )
+
+
 def _waiting() -> Any:
     # A case notify could not address stays waiting (and flagged): an analyst's override
-    # contact or a directory change lets the next run reach it.
+    # contact or a directory change lets the next run reach it. A case whose host cannot be
+    # traced but whose registrar is known waits for the registrar's notice, once; it keeps
+    # being traced again, and once traced it waits like any other.
     return or_(
         Case.status.in_((CaseStatus.TRACED, CaseStatus.REAPPEARED)),
         and_(Case.status == CaseStatus.HELD, _cleared()),
+        and_(
+            Case.status == CaseStatus.TRACE_FAILED,
+            Case.registrar_name.is_not(None),
+            Case.needs_analyst.is_(False),
+            _registrar_not_told(),
+        ),
     )
 
 
@@ -181,9 +200,29 @@ def _move(
             }
         )
         summary.needs_analyst += int(flag)
-        if target is None:
-            continue
         new = created.get(case.id, [])
+        if target is None:
+            if plan.circumstance is Circumstance.UNTRACEABLE and new:
+                # The case stays trace_failed (and keeps being traced); the notice is noted.
+                told = ", ".join(f"{n.kind} to {n.recipient_address}" for _, n in new)
+                events.append(
+                    {
+                        "case_id": case.id,
+                        "at": now,
+                        "kind": EventKind.NOTE,
+                        "from_status": None,
+                        "to_status": None,
+                        "actor": actor,
+                        "reason": clean_text(f"{plan.circumstance}: queued {told}", MAX_REASON),
+                        "flow_run_id": flow_run_id,
+                        "detail": {
+                            "circumstance": plan.circumstance.value,
+                            "round": plan.round,
+                            "notice_ids": sorted({notice_id for notice_id, _ in new}),
+                        },
+                    }
+                )
+            continue
         summary.held += int(target is CaseStatus.HELD)
         summary.notified += int(target is CaseStatus.NOTIFIED)
         queued = ", ".join(f"{n.kind} to {n.recipient_address}" for _, n in new) or "none new"

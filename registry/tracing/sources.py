@@ -41,6 +41,9 @@ class SourceSettings(Protocol):
     @property
     def rdap_bootstrap_dir(self) -> Path | None: ...
 
+    @property
+    def probe_allowed_networks(self) -> list[str]: ...
+
 
 def _is_loopback(address: str) -> bool:
     """True when ``host[:port]`` (``[v6]:port`` for IPv6) names this machine."""
@@ -67,6 +70,8 @@ class TraceSources:
     rdap_bootstrap_dir: str | None = None
     cdn_files: tuple[Path, ...] = ()
     limits: Limits = field(default_factory=Limits)
+    allowed_networks: tuple[str, ...] = ()
+    """Networks a WHOIS referral or RDAP redirect may reach although not public."""
 
     @classmethod
     def from_settings(
@@ -85,6 +90,7 @@ class TraceSources:
                 str(settings.rdap_bootstrap_dir) if settings.rdap_bootstrap_dir else None
             ),
             limits=replace(chosen, servers=servers),
+            allowed_networks=tuple(settings.probe_allowed_networks),
         )
 
     def with_limits(self, limits: Limits) -> TraceSources:
@@ -107,5 +113,6 @@ class TraceSources:
             cache=cache,
             limits=self.limits,
             cdn_files=self.cdn_files,
+            allowed_networks=self.allowed_networks,
         ) as resolver:
             yield resolver

@@ -1,8 +1,10 @@
 """Domain WHOIS answers in the layouts real registries and registrars use.
 
 Shapes follow public captures: ICANN-style gTLD records (`Registrar Abuse Contact Email:`), a
-thin registry that only names the registrar's WHOIS server, SIDN's indented blocks and
-Nominet's (which carry no abuse address at all).
+thin registry that only names the registrar's WHOIS server, SIDN's indented blocks,
+Nominet's (which carry no abuse address at all), AFNIC's RPSL-like objects (.fr .re .pm .tf .wf
+.yt: the registrar is an object of its own, with only a general e-mail) and the .nz registry's
+``registrar_email:`` (again a general address, no abuse desk).
 """
 
 from __future__ import annotations
@@ -114,6 +116,81 @@ def nominet_record(domain: Domain, registrar: Registrar, *, suspended: bool, now
     )
 
 
+def _general_email(registrar: Registrar) -> str:
+    return registrar.email or "contact@" + registrar.abuse_email.rpartition("@")[2]
+
+
+def _afnic_line(key: str, value: str) -> str:
+    return f"{key + ':':<31}{value}"
+
+
+def afnic_record(domain: Domain, registrar: Registrar, *, suspended: bool) -> str:
+    """AFNIC's layout: a domain object naming the registrar, then the registrar's own object
+    (address and general e-mail, no abuse desk), then the holder's contact object."""
+    holder = f"H{len(domain.name):02d}{domain.tld.upper()}-FRNIC"
+    status = "FROZEN" if suspended else "ACTIVE"
+    domain_object = [
+        ("domain", domain.name),
+        ("status", status),
+        ("hold", "NO"),
+        ("holder-c", holder),
+        ("admin-c", holder),
+        ("tech-c", holder),
+        ("registrar", registrar.name),
+        ("Expiry Date", "2027-03-04T10:00:00Z"),
+        ("created", domain.created),
+        ("last-update", "2025-11-02T08:15:00Z"),
+        ("source", "FRNIC"),
+    ]
+    nservers = [("nserver", ns) for ns in domain.nameservers] + [("source", "FRNIC")]
+    registrar_object = [
+        ("registrar", registrar.name),
+        ("address", "1 rue de l'Exemple"),
+        ("address", "75000 PARIS"),
+        ("country", registrar.country),
+        ("phone", registrar.abuse_phone),
+        ("e-mail", _general_email(registrar)),
+        ("website", f"http://www.{registrar.whois_server.removeprefix('whois.')}"),
+        ("anonymous", "No"),
+        ("registered", "2004-01-07T00:00:00Z"),
+        ("source", "FRNIC"),
+    ]
+    holder_object = [
+        ("nic-hdl", holder),
+        ("type", "ORGANIZATION"),
+        ("contact", "REDACTED FOR PRIVACY"),
+        ("country", "FR"),
+        ("registrar", registrar.name),
+        ("source", "FRNIC"),
+    ]
+    header = "%%\n%% This is the sandbox's AFNIC-style Whois server.\n%%\n\n"
+    blocks = [domain_object, nservers, registrar_object, holder_object]
+    body = "\n\n".join("\n".join(_afnic_line(k, v) for k, v in b) for b in blocks)
+    return header + body + "\n\n>>> Last update of WHOIS database <<<\n"
+
+
+def nz_record(domain: Domain, registrar: Registrar, *, suspended: bool) -> str:
+    """The .nz registry's layout: ``key_name: value`` lines; the registrar by name, telephone
+    and general e-mail, and no abuse desk."""
+    status = "pendingRelease" if suspended else "ok"
+    lines = [
+        f"domain_name: {domain.name}",
+        f"query_status: 200 {'Suspended' if suspended else 'Active'}",
+        f"domain_dateregistered: {domain.created}",
+        "domain_signed: no",
+        f"domain_status: {status}",
+        f"registrar_name: {registrar.name}",
+        "registrar_address1: 1 Example Street",
+        "registrar_city: Wellington",
+        f"registrar_country: {registrar.country}",
+        f"registrar_phone: {registrar.abuse_phone}",
+        f"registrar_email: {_general_email(registrar)}",
+    ]
+    lines += [f"ns_name_{i:02d}: {ns}" for i, ns in enumerate(domain.nameservers, start=1)]
+    lines += ["registrant_contact_name: REDACTED FOR PRIVACY", "% Sandbox .nz-style registry"]
+    return "\n".join(lines) + "\n"
+
+
 def registry_answer(
     registry: Registry,
     domain: Domain | None,
@@ -132,6 +209,10 @@ def registry_answer(
         return sidn_record(domain, registrar, suspended=suspended)
     if registry.layout == "nominet":
         return nominet_record(domain, registrar, suspended=suspended, now=now)
+    if registry.layout == "afnic":
+        return afnic_record(domain, registrar, suspended=suspended)
+    if registry.layout == "nz":
+        return nz_record(domain, registrar, suspended=suspended)
     if registry.whois == "thin":
         return thin_record(domain, registrar, suspended=suspended, now=now)
     return gtld_record(domain, registrar, with_abuse=True, suspended=suspended, now=now)

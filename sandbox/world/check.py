@@ -53,9 +53,10 @@ def _check_networks(world: World, index: WorldIndex) -> None:
         if network.rir not in index.rirs:
             raise WorldError(f"{network.id}: unknown rir {network.rir!r}")
         for r in network.ranges:
-            inside = r.subnet_of(LOOPBACK) and not r.overlaps(RESERVED)  # type: ignore[arg-type]
             if r.version == 6:
                 inside = r == IPV6_LOOPBACK
+            else:
+                inside = r.subnet_of(LOOPBACK) and not r.overlaps(RESERVED)  # type: ignore[arg-type]
             if not inside:
                 raise WorldError(
                     f"{network.id}: range {r} must lie in 127.0.0.0/8 outside 127.0.0.0/16"

@@ -192,7 +192,7 @@ def _registry(e: _Entry) -> Registry:
         whois_server=e.get("whois_server", str).lower(),
         whois=_choice(e, "whois", ("thick", "thin"), "thick"),
         rdap=e.get("rdap", bool, True),
-        layout=_choice(e, "layout", ("gtld", "sidn", "nominet"), "gtld"),
+        layout=_choice(e, "layout", ("gtld", "sidn", "nominet", "afnic", "nz"), "gtld"),
     )
     e.done()
     return registry
@@ -215,9 +215,14 @@ def _registrar(e: _Entry) -> Registrar:
         country=e.get("country", str, "US"),
         language=e.get("language", str, "en"),
         behaviour=behaviour,
+        email=_lower(e.get("email", str, None)),
     )
     e.done()
     return registrar
+
+
+def _lower(value: str | None) -> str | None:
+    return value.lower() if value else None
 
 
 def _network(e: _Entry, *, cdn: bool) -> Network:

@@ -15,7 +15,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 RirStyle = Literal["arin", "ripe", "lacnic"]
 WhoisModel = Literal["thick", "thin"]
-DomainLayout = Literal["gtld", "sidn", "nominet"]
+DomainLayout = Literal["gtld", "sidn", "nominet", "afnic", "nz"]
 AbuseIn = Literal["record", "remarks"]
 DomainStatus = Literal["active", "servfail", "nxdomain"]
 PartnerKind = Literal["hotline", "police"]
@@ -84,6 +84,8 @@ class Registrar:
     country: str = "US"
     language: str = "en"
     behaviour: RegistrarBehaviour = RegistrarBehaviour()
+    email: str | None = None
+    """The registrar's general contact: all that AFNIC- and .nz-style registries print of it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +108,10 @@ class Network:
     @property
     def home_address(self) -> IPAddress:
         """The address content lands on when it moves to this network."""
-        first: IPAddress = self.ranges[0].network_address + 1
+        home = self.ranges[0]
+        if home.num_addresses == 1:
+            return home.network_address  # ::1/128: the one address there is
+        first: IPAddress = home.network_address + 1
         return first
 
 

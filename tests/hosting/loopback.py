@@ -69,6 +69,33 @@ async def whois_server(handler: WhoisHandler) -> AsyncIterator[WhoisServer]:
         await server.wait_closed()
 
 
+@dataclass
+class Trap:
+    """A listener that must see no connection: it counts every one it accepts."""
+
+    host: str
+    port: int = 0
+    connections: int = 0
+
+
+@contextlib.asynccontextmanager
+async def trap_server(host: str) -> AsyncIterator[Trap]:
+    state = Trap(host)
+
+    async def accept(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        state.connections += 1
+        writer.write(b"+banner of a service registry data must not reach\r\n")
+        writer.close()
+
+    server = await asyncio.start_server(accept, host, 0)
+    state.port = server.sockets[0].getsockname()[1]
+    try:
+        yield state
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
 # --- HTTP --------------------------------------------------------------------------------------
 
 

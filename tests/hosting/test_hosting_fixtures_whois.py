@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from hosting.common.contacts import Confidence
 from hosting.whois.parse import parse_domain_whois
 from hosting.whois.parse_ip import parse_ip_whois
 from tests.hosting.fixtures import PEER, expectations, load_json, needs_peer, read_text
 
 pytestmark = needs_peer
 
+HERE = Path(__file__).resolve().parent
 SAMPLES = PEER / "python-whois" / "test" / "samples" / "whois"
 DOMAIN_ROWS = expectations("domain-whois")
 
@@ -45,11 +49,78 @@ def test_domain_registrar_and_abuse_match_the_index(row: dict[str, str]) -> None
         assert _same(record.name, row["registrar_or_netname"])
     elif row["input"] in REGISTRAR_DISAGREEMENTS:
         assert _same(record.name, REGISTRAR_DISAGREEMENTS[row["input"]])
-    emails = [c.email.lower() for c in record.abuse_contacts]
+    desks = [c.email.lower() for c in record.abuse_contacts if c.is_desk]
     if row["abuse_email"]:
-        assert emails[0] == row["abuse_email"].lower()
+        assert desks[0] == row["abuse_email"].lower()
     else:
-        assert emails == []
+        assert desks == []
+
+
+def _registrar_contacts() -> dict[str, tuple[set[str], str]]:
+    lines = (HERE / "data" / "registrar_contacts.tsv").read_text("utf-8").splitlines()
+    rows = [line.split("\t") for line in lines if line and not line.startswith("#")]
+    return {r[0]: (set(r[1].split(",")), r[2]) for r in rows[1:]}
+
+
+REGISTRAR_CONTACTS = _registrar_contacts()
+
+
+@pytest.mark.parametrize("name", _domain_files())
+def test_a_reachable_registrar_contact_whenever_the_text_holds_one(name: str) -> None:
+    record = parse_domain_whois(name, read_text(SAMPLES / name), "whois.example")
+    found = list(record.abuse_contacts)
+    if name not in REGISTRAR_CONTACTS:
+        assert [c for c in found if not c.is_desk] == []
+        return
+    emails, kind = REGISTRAR_CONTACTS[name]
+    assert found and found[0].email.lower() in emails
+    assert found[0].kind == kind
+    if kind == "registrar":
+        # Kept apart from abuse desks: lower confidence, and said in words.
+        assert found[0].confidence == Confidence.REGISTRAR_CONTACT
+        assert "registrar contact, not an abuse desk" in found[0].how
+        assert found[0].email in record.other_emails
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # .nz
+        (
+            "domain_name: example.co.nz\nregistrar_name: Kiwi Names\n"
+            "registrar_email: support@kiwinames.example\n",
+            "support@kiwinames.example",
+        ),
+        # .pl
+        (
+            "DOMAIN NAME: example.pl\nregistrar email: biuro@rejestrator.example\n",
+            "biuro@rejestrator.example",
+        ),
+        # .ch / .li: an unlabelled address under the heading
+        (
+            "Domain name:\nexample.ch\n\nRegistrar:\nSwiss Names AG\nBahnhofstrasse 1\n"
+            "hostmaster@swissnames.example\n\nDNSSEC:N\n",
+            "hostmaster@swissnames.example",
+        ),
+    ],
+    ids=["nz", "pl", "ch"],
+)
+def test_registrar_contact_layouts(text: str, expected: str) -> None:
+    record = parse_domain_whois("example.test", text, "whois.example")
+    [contact] = record.abuse_contacts
+    assert contact.email == expected and contact.kind == "registrar"
+
+
+def test_an_abuse_desk_outranks_the_registrar_contact() -> None:
+    text = (
+        "Domain Name: example.nz\nregistrar_email: support@names.example\n"
+        "Registrar Abuse Contact Email: abuse@names.example\n"
+    )
+    record = parse_domain_whois("example.nz", text, "whois.example")
+    assert [c.email for c in record.abuse_contacts] == [
+        "abuse@names.example",
+        "support@names.example",
+    ]
 
 
 @pytest.mark.parametrize("name", ["google.mx", "google.com.br"])
@@ -101,7 +172,9 @@ def test_ip_whois_capture_gives_the_indexed_abuse_desk(address: str) -> None:
     elif address in IP_ABUSE_DISAGREEMENTS:
         assert found[0] == IP_ABUSE_DISAGREEMENTS[address]
     else:
-        assert found == []
+        # No desk: only general contacts of the organisation or maintainer, marked as such.
+        assert [c for c in record.abuse_contacts if c.is_desk] == []
+        assert all("not an abuse desk" in c.how for c in record.abuse_contacts)
 
 
 def test_ripe_answer_ranks_the_abuse_mailbox_above_remarks() -> None:

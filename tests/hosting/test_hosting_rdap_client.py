@@ -18,6 +18,7 @@ from hosting.common.errors import (
     SourceTimeout,
 )
 from hosting.common.limits import Limits, RetryPolicy, SizeCaps, SourceTimeouts
+from hosting.common.reach import AddressPolicy
 from hosting.rdap.bootstrap import RdapBootstrap
 from hosting.rdap.client import RdapClient, parse_retry_after
 from tests.hosting.loopback import HttpReply, http_server
@@ -53,11 +54,12 @@ DOMAIN = {
 
 
 async def _client(
-    base: str, tmp_path: Path, limits: Limits = FAST
+    base: str, tmp_path: Path, limits: Limits = FAST, policy: AddressPolicy | None = None
 ) -> tuple[RdapClient, httpx.AsyncClient]:
     http = httpx.AsyncClient(trust_env=False)
     bootstrap = RdapBootstrap.from_directory(write_bootstrap(tmp_path / "bs", base))
-    return RdapClient(http, bootstrap, limits, bootstrap_base=base + "bootstrap/"), http
+    client = RdapClient(http, bootstrap, limits, bootstrap_base=base + "bootstrap/", policy=policy)
+    return client, http
 
 
 def test_domain_answer_is_read_with_evidence(tmp_path: Path) -> None:
@@ -145,7 +147,9 @@ def test_redirect_is_followed_and_evidence_names_the_final_server(tmp_path: Path
             target = f"http://localhost:{final.port}/domain/example.bz"
             reply = HttpReply(302, b"", {"Location": target})
             async with http_server(lambda path: reply) as first:
-                client, http = await _client(first.base, tmp_path)
+                # A redirect is registry data: loopback is reachable only when allowed.
+                allowed = AddressPolicy(["127.0.0.0/8", "::1/128"])
+                client, http = await _client(first.base, tmp_path, policy=allowed)
                 async with http:
                     answer = await client.domain("example.bz")
         assert answer.server == "localhost"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from hosting.common.contacts import AbuseContact, Confidence
 from hosting.common.evidence import Evidence
 from hosting.common.registrations import NetworkRecord, RegistrarRecord
@@ -179,8 +181,15 @@ def test_recorded_real_answers_merge_rdap_and_whois() -> None:
         parse_domain(domain, "rdap.verisign.com", "google.com"),
     )
     assert res.next_steps() == [Step(StepKind.RDAP_IP, "74.125.225.229")]
-    res.record(Step(StepKind.RDAP_IP, "74.125.225.229"), parse_network(rdap, "rdap.arin.net"))
-    # ARIN's RDAP answer carries no country: WHOIS is asked to fill the gap.
+    # ARIN's RDAP answer has no country member; the registrant's postal address names it, so
+    # no WHOIS query is needed.
+    assert parse_network(rdap, "rdap.arin.net").country == "US"
+    # Without that address, WHOIS is asked to fill the gap.
+    bare = json.loads(json.dumps(rdap))
+    for entity in bare["entities"]:
+        card = entity.get("vcardArray") or ["vcard", []]
+        card[1] = [p for p in card[1] if p[0] != "adr"]
+    res.record(Step(StepKind.RDAP_IP, "74.125.225.229"), parse_network(bare, "rdap.arin.net"))
     assert res.next_steps() == [Step(StepKind.WHOIS_IP, "74.125.225.229")]
     res.record(Step(StepKind.WHOIS_IP, "74.125.225.229"), parse_ip_whois(whois, "whois.arin.net"))
     result = res.result(CdnCatalogue.load())

@@ -72,6 +72,7 @@ def make_case(
 ROLE_OF = {
     NoticeKind.HOST_TAKEDOWN: Role.HOST,
     NoticeKind.REGISTRAR_SUSPENSION: Role.REGISTRAR,
+    NoticeKind.REGISTRAR_UNTRACEABLE: Role.REGISTRAR,
     NoticeKind.CDN_REQUEST: Role.CDN,
     NoticeKind.HOTLINE_REFERRAL: Role.HOTLINE,
     NoticeKind.POLICE_REFERRAL: Role.POLICE,
@@ -81,6 +82,7 @@ ROLE_OF = {
 CIRCUMSTANCE_OF = {
     NoticeKind.REMINDER: Circumstance.REMINDER,
     NoticeKind.ESCALATION: Circumstance.ESCALATION,
+    NoticeKind.REGISTRAR_UNTRACEABLE: Circumstance.UNTRACEABLE,
 }
 
 

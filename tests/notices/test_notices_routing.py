@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from notices.directory import Directory, parse_directory
-from notices.facts import AbuseContact
+from notices.facts import AbuseContact, Registrar
 from notices.kinds import Circumstance, NoticeKind, Role
 from notices.routing import GroupingLimits, PlannedNotice, group_notices, plan_notices
 from tests.notices.samples import make_case
@@ -204,3 +204,30 @@ def test_group_notices_keeps_kinds_and_holds_apart_and_splits_big_groups(
     split = group_notices(many, GroupingLimits(max_urls_per_notice=4))
     assert [len(n.urls) for n in split] == [4, 4, 4, 3]
     assert sum(len(n.urls) for n in split) == 15
+
+
+def test_an_untraceable_domain_goes_to_its_registrar_only(directory: Directory) -> None:
+    facts = make_case(
+        country=None,
+        network=None,
+        host_contacts=(),
+        registered_domain="broken-dns.bz",
+    )
+    plan = plan_notices(facts, directory, Circumstance.UNTRACEABLE)
+    assert [(n.kind, n.role) for n in plan.notices] == [
+        (NoticeKind.REGISTRAR_UNTRACEABLE, Role.REGISTRAR)
+    ]
+    assert "hosting of broken-dns.bz could not be determined" in plan.notices[0].reasons[0]
+    assert plan.gaps == ()
+
+
+def test_a_registrar_general_contact_is_used_and_said_to_be_one(directory: Directory) -> None:
+    registrar = Registrar(
+        name="Noms de France SAS",
+        contacts=(AbuseContact(address="support@noms.example", kind="registrar"),),
+    )
+    facts = make_case().model_copy(update={"registrar": registrar})
+    plan = plan_notices(facts, directory, Circumstance.ESCALATION)
+    [notice] = [n for n in plan.notices if n.kind is NoticeKind.REGISTRAR_SUSPENSION]
+    assert notice.recipient_address == "support@noms.example"
+    assert "registrar contact, not an abuse desk" in notice.reasons[1]

@@ -36,6 +36,8 @@ class Hosting:
     cdn_emails: Sequence[str] = ()
     overrides: dict[str, list[str]] = field(default_factory=dict)
     """Role (``host``, ``registrar``, ``cdn``) -> override addresses an analyst set."""
+    registrar_contacts: Sequence[dict[str, Any]] | None = None
+    """The registrar's contacts exactly as a trace printed them (instead of registrar_emails)."""
 
 
 def _contacts(emails: Sequence[str]) -> list[dict[str, Any]]:
@@ -70,7 +72,11 @@ def resolution_result(url: str, host: str, domain: str | None, hosting: Hosting)
         registrar = {
             "name": hosting.registrar,
             "iana_id": "9999",
-            "abuse_contacts": _contacts(hosting.registrar_emails),
+            "abuse_contacts": (
+                list(hosting.registrar_contacts)
+                if hosting.registrar_contacts is not None
+                else _contacts(hosting.registrar_emails)
+            ),
             "source": "rdap",
         }
     return {

@@ -11,11 +11,11 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from registry.db import unit_of_work
-from registry.models import Case, CaseEvent, Notice, notice_cases
+from registry.models import Case, CaseEvent, Notice, Resolution, notice_cases
 from registry.notifying.service import NotHeld, clear_case
 from registry.status import CaseStatus, NoticeStatus
 from tests.notify.conftest import NotifyRun
-from tests.notify.seed import MONDAY, SATURDAY, Hosting, traced_case
+from tests.notify.seed import MONDAY, SATURDAY, Hosting, resolution_result, traced_case
 
 
 def _notices(session: Session) -> list[Notice]:
@@ -180,3 +180,49 @@ def test_a_case_behind_a_cdn_asks_the_cdn(engine: Engine, run_notify: NotifyRun)
         assert [(n.kind, n.recipient_email) for n in notices] == [
             ("cdn_request", "abuse@edge.example")
         ]
+
+
+def test_an_untraceable_domain_is_reported_to_its_registrar_once(
+    engine: Engine, run_notify: NotifyRun
+) -> None:
+    # The name servers fail, but the registrar of the domain is known.
+    untraceable = Hosting(country=None, network=None, asn=None, prefix=None, host_emails=())
+    with unit_of_work(engine) as session:
+        case_id = traced_case(
+            session,
+            "http://files.broken.example/1.jpg",
+            untraceable,
+            status=CaseStatus.TRACE_FAILED,
+        )
+    first = run_notify()
+    assert first.notices == 1 and first.notified == 0
+    assert run_notify().notices == 0
+    with unit_of_work(engine) as session:
+        [notice] = _notices(session)
+        assert notice.kind == "registrar_untraceable"
+        assert notice.recipient_email == "abuse@registrar.example"
+        case = session.get(Case, case_id)
+        assert case is not None and case.status is CaseStatus.TRACE_FAILED  # still traced again
+        assert not case.needs_analyst
+        [event] = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id)).all()
+        assert "registrar_untraceable" in (event.reason or "")
+        # The name resolves again: the host is told as in a first round, not a moved one.
+        case.status = CaseStatus.TRACED
+        found = resolution_result(case.url, case.host, case.registrable_domain, Hosting())
+        session.add(Resolution(case_id=case_id, ok=True, result=found, resolved_at=MONDAY))
+    run_notify()
+    with unit_of_work(engine) as session:
+        host = [n for n in _notices(session) if n.kind == "host_takedown"]
+        assert [(n.round, n.recipient_email) for n in host] == [(0, "abuse@host.example")]
+        assert "first_round" in host[0].reason
+
+
+def test_an_untraceable_domain_without_a_registrar_waits_for_the_trace(
+    engine: Engine, run_notify: NotifyRun
+) -> None:
+    nobody = Hosting(country=None, network=None, registrar=None)
+    with unit_of_work(engine) as session:
+        traced_case(
+            session, "http://files.broken.example/2.jpg", nobody, status=CaseStatus.TRACE_FAILED
+        )
+    assert run_notify().cases == 0

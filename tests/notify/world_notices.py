@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from notices.render import TEMPLATES_DIR
 from sandbox.outputs import directory_document
-from sandbox.world.model import Network, World
+from sandbox.world.model import Domain, Network, World
 
 TEMPLATE_LANGUAGES = frozenset(p.name for p in TEMPLATES_DIR.iterdir() if p.is_dir())
 
@@ -27,9 +27,14 @@ class ExpectedMail:
     xarf: bool
 
 
+def domain_of(world: World, host: str) -> Domain:
+    """The world's domain ``host`` is under."""
+    return next(d for d in world.domains if host == d.name or host.endswith("." + d.name))
+
+
 def serving_network(world: World, host: str) -> Network | None:
     """The network that answers for ``host`` (None when its domain's DNS fails)."""
-    domain = next(d for d in world.domains if host == d.name or host.endswith("." + d.name))
+    domain = domain_of(world, host)
     if domain.status != "active":
         return None
     name = host
@@ -50,8 +55,9 @@ def _language(document: dict[str, Any], address: str) -> str:
 
 
 def expected_mails(world: World, urls: list[str]) -> tuple[set[ExpectedMail], set[str]]:
-    """The mails the first round sends for ``urls`` (served URLs), and the URLs whose host
-    notice is held until the police clear them."""
+    """The mails the first round sends for ``urls`` (served URLs; the registrar's for a domain
+    whose host cannot be traced), and the URLs whose host notice is held until the police clear
+    them."""
     document = directory_document(world)
     own = document["hotline"]["country"]
     partners = document["partners"]
@@ -62,9 +68,16 @@ def expected_mails(world: World, urls: list[str]) -> tuple[set[ExpectedMail], se
     wanted: dict[tuple[str, str, bool], set[str]] = defaultdict(set)
     held: set[str] = set()
     for url in urls:
-        network = serving_network(world, (urlsplit(url).hostname or "").lower())
+        host = (urlsplit(url).hostname or "").lower()
+        network = serving_network(world, host)
         if network is None:
-            continue  # not traced: nobody can be told
+            # The host cannot be traced: the domain's registrar is asked to suspend it.
+            registrar = next(
+                r for r in world.registrars if r.id == domain_of(world, host).registrar
+            )
+            address = registrar.abuse_email
+            wanted[(address, _language(document, address), True)].add(url)
+            continue
         if network.is_cdn:
             wanted[(network.abuse_email, _language(document, network.abuse_email), True)].add(url)
             continue

@@ -66,8 +66,9 @@ def test_figures_after_a_sandbox_run_match_a_hand_count(
         sent_to[recipient["email"]] += recipient["sent"]
     assert +sent_to == per_mailbox
 
-    # Every traced case had a notice sent (the held one's police referral); nothing removed yet.
+    # Every case had a notice sent (the held one's police referral, the untraceable one's to its
+    # registrar); nothing removed yet.
     overall = figures["times"]["overall"]
-    assert overall["notified"] == len(urls) - len(untraceable)
-    assert overall["time_to_first_notice"]["count"] == len(urls) - len(untraceable)
+    assert overall["notified"] == len(urls)
+    assert overall["time_to_first_notice"]["count"] == len(urls)
     assert overall["removed"] == 0 and overall["time_to_removal"]["median_seconds"] is None
