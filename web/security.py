@@ -73,3 +73,7 @@ def csrf_valid(session: MutableMapping[str, Any], submitted: str | None) -> bool
     if not isinstance(expected, str) or not submitted:
         return False
     return secrets.compare_digest(expected.encode(), submitted.encode())
+
+
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+"""A query parameter without control characters (NUL cannot even be sent to PostgreSQL)."""

@@ -20,6 +20,7 @@ from registry.queries import Age, CaseFilter, case_detail, list_cases
 from registry.status import CaseStatus
 from web.deps import CaseId, CaseReader, CurrentUser, StateDep
 from web.downloads import bundle_response
+from web.security import PRINTABLE
 
 router = APIRouter(prefix="/api", tags=["cases"])
 API_PAGE_MAX = 200
@@ -76,7 +77,7 @@ def api_cases(
     state: StateDep,
     status: CaseStatus | None = None,
     country: Annotated[str | None, Query(pattern="^[A-Za-z]{2}$")] = None,
-    host: Annotated[str | None, Query(max_length=255)] = None,
+    host: Annotated[str | None, Query(max_length=255, pattern=PRINTABLE)] = None,
     age: Age = Age.ANY,
     before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     limit: Annotated[int, Query(ge=1, le=API_PAGE_MAX)] = 50,

@@ -17,6 +17,7 @@ from registry.status import CaseStatus
 from registry.users import Role
 from web.deps import CaseId, CaseReader, StateDep
 from web.downloads import bundle_response, referrals_response, timeline_response
+from web.security import PRINTABLE
 from web.views import render
 
 router = APIRouter(include_in_schema=False)
@@ -47,8 +48,8 @@ def cases_page(
     user: CaseReader,
     state: StateDep,
     status: Annotated[str, Query(max_length=20)] = "",
-    country: Annotated[str, Query(max_length=2)] = "",
-    host: Annotated[str, Query(max_length=255)] = "",
+    country: Annotated[str, Query(max_length=2, pattern=PRINTABLE)] = "",
+    host: Annotated[str, Query(max_length=255, pattern=PRINTABLE)] = "",
     age: Annotated[str, Query(max_length=12)] = "",
     before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> Response:
