@@ -51,6 +51,11 @@ class AuditAction(StrEnum):
     CASES_OPENED = "cases_opened"
     OVERRIDE = "override"
     USER_CREATED = "user_created"
+    USER_DISABLED = "user_disabled"
+    USER_ENABLED = "user_enabled"
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105 (an action name, not a secret)
+    ROLE_CHANGED = "role_changed"
+    SESSIONS_ENDED = "sessions_ended"
     TOKEN_ISSUED = "token_issued"  # noqa: S105 (an action name, not a secret)
 
 

@@ -66,9 +66,10 @@ class Settings(BaseSettings):
     probe_user_agent: str = "TakedownProbe/0.1 (hotline removal verification)"
 
     # Web app.
-    session_secret: SecretStr | None = None
-    """Signs session cookies; without it a random one is made per process (sign-ins then
-    do not survive a restart)."""
+    session_idle_minutes: float = Field(default=60.0, gt=0, le=7 * 24 * 60)
+    """A browser session ends after this long without a request."""
+    session_max_hours: float = Field(default=8.0, gt=0, le=30 * 24)
+    """A browser session ends this long after sign-in, however busy."""
     cookie_secure: bool = True
     """Send session cookies only over HTTPS; turn off only for local testing."""
     web_request_threads: int = Field(default=4, ge=1, le=64)

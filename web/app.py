@@ -17,7 +17,6 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
-from starlette.middleware.sessions import SessionMiddleware
 
 from notices.mail.addresses import InvalidAddress
 from records.signing import InvalidSigningKey, SigningKeyMissing
@@ -45,7 +44,6 @@ from web.routes.cases import router as cases_router
 from web.security import SecurityHeaders
 from web.views import environment
 
-SESSION_COOKIE = "takedown_session"
 STATIC = Path(__file__).parent / "static"
 
 # Failures a user can act on, each with the status it is answered with.
@@ -97,14 +95,6 @@ def create_app(
     for router in (auth_router, actions_router, cases_router, admin_router, api_router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.add_middleware(
-        SessionMiddleware,
-        secret_key=config.session_secret,
-        session_cookie=SESSION_COOKIE,
-        max_age=config.session_max_age_seconds,
-        same_site="lax",
-        https_only=config.cookie_secure,
-    )
     app.add_middleware(SecurityHeaders)
     app.add_exception_handler(SignInRequired, _sign_in_required)
     for error in _USER_ERRORS:

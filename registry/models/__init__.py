@@ -10,6 +10,7 @@ from registry.models.organisation import Contact, Organisation, Partner
 from registry.models.report import Report
 from registry.models.resolution import Evidence, Resolution
 from registry.models.user import ApiToken, User
+from registry.models.web_session import WebSession
 
 __all__ = [
     "AbusiveDomain",
@@ -28,6 +29,7 @@ __all__ = [
     "Report",
     "Resolution",
     "User",
+    "WebSession",
     "case_reference",
     "notice_cases",
 ]

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
+from sqlalchemy.orm import Session
 
 from registry.audit import AuditAction, record, verify_chain
 from registry.db import unit_of_work
-from registry.users import Role, create_user, issue_token, list_users
+from registry.models import User
+from registry.users import (
+    Role,
+    create_user,
+    end_user_sessions,
+    get_user,
+    issue_token,
+    list_users,
+    set_disabled,
+    set_password,
+    set_role,
+)
 from takedown.app import app
 from takedown.clikit import JsonOption, current_user, engine, errors, print_json, settings
 
@@ -24,7 +37,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
     workers: Annotated[
-        int, typer.Option(min=1, max=64, help="Processes; more than one needs SESSION_SECRET.")
+        int, typer.Option(min=1, max=64, help="Processes, sharing sessions through the database.")
     ] = 1,
 ) -> None:
     """Run the web app (pages and the JSON API) with uvicorn."""
@@ -35,9 +48,6 @@ def serve(
     with errors():
         current = settings()
         engine().dispose()  # checks the database is reachable and at the current schema
-        if workers > 1 and current.session_secret is None:
-            # Each process would sign cookies with its own random secret.
-            raise ValueError("set TAKEDOWN_SESSION_SECRET to run more than one worker")
     listen = Listen(host, port)
     if workers == 1:
         serve_app(create_app(current), listen)
@@ -109,6 +119,71 @@ def users_list(as_json: JsonOption = False) -> None:
         state = " (disabled)" if row["disabled"] else ""
         agency = f" [{row['agency']}]" if row["agency"] else ""
         typer.echo(f"{row['name']}  {row['role']}{agency}{state}")
+
+
+NameArgument = Annotated[str, typer.Argument(help="The user's sign-in name.")]
+
+
+@users_app.command("disable")
+def users_disable(name: NameArgument) -> None:
+    """Disable a user: their sessions end at once, their tokens within seconds."""
+    _change_user(name, AuditAction.USER_DISABLED, lambda s, u: set_disabled(s, u, True))
+
+
+@users_app.command("enable")
+def users_enable(name: NameArgument) -> None:
+    """Let a disabled user sign in again."""
+    _change_user(name, AuditAction.USER_ENABLED, lambda s, u: set_disabled(s, u, False))
+
+
+@users_app.command("password")
+def users_password(name: NameArgument) -> None:
+    """Set a user's password (read from standard input); their sessions end at once."""
+    password = _read_password()
+    _change_user(name, AuditAction.PASSWORD_CHANGED, lambda s, u: set_password(s, u, password))
+
+
+@users_app.command("role")
+def users_role(
+    name: NameArgument,
+    role: Annotated[Role, typer.Option("--role", help="What the user may do from now on.")],
+    agency: Annotated[
+        str | None, typer.Option("--agency", metavar="CODE", help="Liaison: partner code.")
+    ] = None,
+) -> None:
+    """Change a user's role (and agency); their sessions end at once."""
+    _change_user(
+        name,
+        AuditAction.ROLE_CHANGED,
+        lambda s, u: set_role(s, u, role, agency=agency),
+        detail={"role": role.value, "agency": agency},
+    )
+
+
+@users_app.command("sign-out")
+def users_sign_out(name: NameArgument) -> None:
+    """End every session of a user at once (sign out everywhere)."""
+    _change_user(name, AuditAction.SESSIONS_ENDED, end_user_sessions)
+
+
+def _change_user(
+    name: str,
+    action: AuditAction,
+    change: Callable[[Session, User], int],
+    *,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    with errors(), unit_of_work(engine()) as session:
+        user = get_user(session, name)
+        ended = change(session, user)
+        record(
+            session,
+            actor=f"cli:{current_user()}",
+            action=action,
+            subject=f"user:{name}",
+            detail={**(detail or {}), "sessions_ended": ended},
+        )
+    typer.echo(f"{name}: {action.value.replace('_', ' ')}, {ended} session(s) ended", err=True)
 
 
 @audit_app.command("verify")
