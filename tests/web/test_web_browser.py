@@ -108,7 +108,8 @@ def _requests_for(
         if "MOUNT" in methods:
             requests.append(("GET", f"{route_path}/site.css", {"params": {}}))
             continue
-        path = route_path.replace("{case_id}", str(case_id))
+        # A user's name: another user's account, which a liaison officer may not touch.
+        path = route_path.replace("{case_id}", str(case_id)).replace("{name}", "ana")
         assert "{" not in path, f"a path parameter the test does not know: {path}"
         for method in sorted(methods - {"HEAD"}):
             variants: list[dict[str, Any]] = [{}]
