@@ -5,6 +5,8 @@ The names are an external contract (see the design): deployments and the sandbox
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 from functools import lru_cache
 from pathlib import Path
@@ -49,6 +51,10 @@ class Settings(BaseSettings):
     probe_allowed_networks: CommaList = Field(default_factory=list)
     directory: Path | None = None
     signing_key: SecretStr | None = None
+    audit_key: SecretStr | None = None
+    """HMAC key of the audit chain (base64 of 32+ bytes), kept outside the database."""
+    audit_checkpoint_file: Path | None = None
+    """Where signed checkpoints of the audit chain's head are appended (outside the database)."""
     categories: CommaList = Field(default_factory=lambda: list(DEFAULT_CATEGORIES))
     default_source: str = Field(
         default="local", description="Source code given to reports that name none."
@@ -102,6 +108,19 @@ class Settings(BaseSettings):
                 ipaddress.ip_network(item, strict=False)
             except ValueError:
                 raise ValueError(f"'{item}' is not a network in CIDR notation") from None
+        return value
+
+    @field_validator("audit_key")
+    @classmethod
+    def _audit_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        try:
+            raw = base64.b64decode(value.get_secret_value().strip(), validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("the audit key is not base64") from None
+        if len(raw) < 32:
+            raise ValueError(f"the audit key must hold at least 32 bytes, not {len(raw)}")
         return value
 
     @field_validator("categories")

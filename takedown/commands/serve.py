@@ -1,4 +1,4 @@
-"""``takedown serve``, ``takedown users add`` and ``takedown audit verify``."""
+"""``takedown serve``, ``takedown users ...`` and ``takedown audit verify|new-key``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.orm import Session
 
-from registry.audit import AuditAction, record, verify_chain
+from records.checkpoints import check_log, checkpoint_summary
+from records.signing import configured_key
+from registry.audit import AuditAction, new_audit_key, record
+from registry.base import utcnow
 from registry.db import unit_of_work
 from registry.models import User
 from registry.users import (
@@ -27,7 +30,7 @@ from takedown.app import app
 from takedown.clikit import JsonOption, current_user, engine, errors, print_json, settings
 
 users_app = typer.Typer(help="People and machines allowed into the web app.", no_args_is_help=True)
-audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+audit_app = typer.Typer(help="The keyed, hash-chained audit log.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 
@@ -187,23 +190,54 @@ def _change_user(
 
 
 @audit_app.command("verify")
-def audit_verify(as_json: JsonOption = False) -> None:
-    """Re-hash the audit log; exit 1 naming each entry edited, deleted or moved."""
-    with errors(), unit_of_work(engine()) as session:
-        report = verify_chain(session)
+def audit_verify(
+    as_json: JsonOption = False,
+    checkpoint: Annotated[
+        bool,
+        typer.Option(
+            "--checkpoint/--no-checkpoint",
+            help="After a clean check, append a signed checkpoint of the head to the file.",
+        ),
+    ] = True,
+) -> None:
+    """Check the audit log: every hash and MAC, and every checkpoint kept outside the database.
+
+    Exit 1 naming each entry edited, deleted, moved or rewritten, and each checkpoint the log no
+    longer matches (the newest entries deleted, the log rewritten).
+    """
+    with errors():
+        current = settings()
+        signing = current.signing_key
+        key = configured_key(signing.get_secret_value()) if signing else None
+        with unit_of_work(engine()) as session:
+            check = check_log(
+                session, current.audit_checkpoint_file, key, now=utcnow(), write=checkpoint
+            )
+    report = check.report
     if as_json:
         print_json(
             {
-                "ok": report.ok,
-                "entries": report.entries,
-                "last_hash": report.last_hash,
+                **checkpoint_summary(check),
                 "breaks": [{"entry": b.entry_id, "problem": b.problem} for b in report.breaks],
             }
         )
-    elif report.ok:
+    elif check.ok:
         typer.echo(f"OK: {report.entries} entries, last hash {report.last_hash}")
+        if check.checkpoints:
+            typer.echo(f"matches {check.checkpoints} checkpoint(s)")
+        if check.written is not None:
+            typer.echo(f"checkpoint written: entry {check.written.last_id}")
     else:
-        for item in report.breaks:
-            typer.echo(f"FAILED: {item}", err=True)
-    if not report.ok:
+        for problem in check.problems:
+            typer.echo(f"FAILED: {problem}", err=True)
+    if not as_json:
+        for note in check.notes:
+            typer.echo(f"note: {note}", err=True)
+    if not check.ok:
         raise typer.Exit(1)
+
+
+@audit_app.command("new-key")
+def audit_new_key() -> None:
+    """Print a fresh audit key for TAKEDOWN_AUDIT_KEY (keep it out of the database's reach)."""
+    typer.echo(new_audit_key())
