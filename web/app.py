@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from notices.mail.addresses import InvalidAddress
+from records.bundle import EvidenceMismatch
 from records.signing import InvalidSigningKey, SigningKeyMissing
 from registry.case_actions import ReasonRequired
 from registry.cases import CaseNotFound
@@ -54,6 +55,7 @@ _USER_ERRORS: dict[type[Exception], int] = {
     UserNotFound: 404,
     SigningKeyMissing: 503,
     InvalidSigningKey: 503,
+    EvidenceMismatch: 409,
     IllegalTransition: 400,
     InvalidAddress: 400,
     ReasonRequired: 400,

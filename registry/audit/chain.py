@@ -51,6 +51,7 @@ class AuditAction(StrEnum):
     SIGN_OUT = "sign_out"
     DOWNLOAD = "download"
     EXPORT = "export"
+    EXPORT_REFUSED = "export_refused"
     STATE_CHANGE = "state_change"
     CASES_OPENED = "cases_opened"
     OVERRIDE = "override"
