@@ -41,6 +41,7 @@ from registry.base import utcnow
 from registry.cases import CaseNotFound
 from registry.models import Case, CaseEvent, Check, Evidence, Notice, Report, Resolution
 from registry.models import notice_cases as nc
+from registry.referrals import addressed_to
 from registry.tracing.store import evidence_bytes
 
 _SAFE_KIND = re.compile(r"[^a-z0-9-]+")
@@ -85,25 +86,29 @@ def build_bundle(
     *,
     created_by: str,
     now: datetime | None = None,
+    agency: str | None = None,
 ) -> Bundle:
     """The signed evidence bundle of case ``case_id``.
 
-    Raises :class:`CaseNotFound`, or :class:`EvidenceMismatch` (after an audit entry of its own)
-    when an evidence item's bytes differ from its capture hash: nothing altered is signed.
+    With ``agency``, only the notices addressed to that agency go in (a liaison officer's
+    bundle); ``case.json`` says which notices it holds. Raises :class:`CaseNotFound`, or
+    :class:`EvidenceMismatch` (after an audit entry of its own) when an evidence item's bytes
+    differ from its capture hash: nothing altered is signed.
     """
     now = now or utcnow()
     case = session.get(Case, case_id)
     if case is None:
         raise CaseNotFound(f"there is no case {case_id}")
     files: list[tuple[str, bytes]] = []
-    notices = list(
-        session.scalars(
-            select(Notice)
-            .join(nc, nc.c.notice_id == Notice.id)
-            .where(nc.c.case_id == case_id)
-            .order_by(Notice.id)
-        )
+    notices_query = (
+        select(Notice)
+        .join(nc, nc.c.notice_id == Notice.id)
+        .where(nc.c.case_id == case_id)
+        .order_by(Notice.id)
     )
+    if agency is not None:
+        notices_query = notices_query.where(addressed_to(agency))
+    notices = list(session.scalars(notices_query))
     pdfs = stored_pdfs(session, notices)
     notice_index = [_notice_files(notice, pdfs.get(notice.id), files) for notice in notices]
     resolutions = list(
@@ -128,6 +133,7 @@ def build_bundle(
             }
             for r in reports
         ],
+        "notices_included": "all" if agency is None else f"addressed to {agency}",
         "notices": notice_index,
         "resolutions": resolution_index,
     }

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     session_max_hours: float = Field(default=8.0, gt=0, le=30 * 24)
     """A browser session ends this long after sign-in, however busy."""
     cookie_secure: bool = True
+    liaison_sees_all_notices: bool = False
+    """Show liaison officers every notice of a case referred to them, not only those addressed
+    to their agency."""
     """Send session cookies only over HTTPS; turn off only for local testing."""
     web_request_threads: int = Field(default=4, ge=1, le=64)
     """Threads serving requests in each web process; more processes (``--workers``) scale

@@ -30,6 +30,8 @@ class WebConfig:
     principal_cache_seconds: float = 5.0
     """How long an API token's user is remembered (see ``web.principals``)."""
     sign_in_limits: SignInLimits = field(default_factory=SignInLimits)
+    liaison_sees_all_notices: bool = False
+    """Liaison officers see every notice of their cases, not only their agency's."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WebConfig:
@@ -43,6 +45,7 @@ class WebConfig:
                 absolute=timedelta(hours=settings.session_max_hours),
             ),
             request_threads=settings.web_request_threads,
+            liaison_sees_all_notices=settings.liaison_sees_all_notices,
         )
 
 
