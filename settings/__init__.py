@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     session_max_hours: float = Field(default=8.0, gt=0, le=30 * 24)
     """A browser session ends this long after sign-in, however busy."""
     cookie_secure: bool = True
+    trusted_proxies: CommaList = Field(default_factory=list)
+    """CIDRs of the proxies in front of the web app, whose X-Forwarded-For is believed."""
     liaison_sees_all_notices: bool = False
     """Show liaison officers every notice of a case referred to them, not only those addressed
     to their agency."""
@@ -85,7 +87,9 @@ class Settings(BaseSettings):
     """Threads serving requests in each web process; more processes (``--workers``) scale
     further, since the threads of one process share its interpreter lock."""
 
-    @field_validator("dns_nameservers", "probe_allowed_networks", "categories", mode="before")
+    @field_validator(
+        "dns_nameservers", "probe_allowed_networks", "categories", "trusted_proxies", mode="before"
+    )
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         return _split_commas(value)
@@ -103,7 +107,7 @@ class Settings(BaseSettings):
             servers[name.strip().lower()] = address.strip()
         return servers
 
-    @field_validator("probe_allowed_networks")
+    @field_validator("probe_allowed_networks", "trusted_proxies")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
         for item in value:

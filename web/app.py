@@ -86,10 +86,11 @@ def create_app(
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
+    engine = engine or engine_for(settings.database_url)
     app.state.web = WebState(
-        engine=engine or engine_for(settings.database_url),
+        engine=engine,
         config=config,
-        throttle=SignInThrottle(config.sign_in_limits),
+        throttle=SignInThrottle(engine, config.sign_in_limits),
         start_takedown=starter,
         principals=PrincipalCache(config.principal_cache_seconds),
     )

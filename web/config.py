@@ -11,7 +11,7 @@ from registry.web_sessions import SessionLimits
 from settings import Settings
 from web.jobs import TakedownStarter
 from web.principals import PrincipalCache
-from web.ratelimit import SignInLimits, SignInThrottle
+from web.ratelimit import SignInLimits, SignInThrottle, TrustedProxies
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +30,8 @@ class WebConfig:
     principal_cache_seconds: float = 5.0
     """How long an API token's user is remembered (see ``web.principals``)."""
     sign_in_limits: SignInLimits = field(default_factory=SignInLimits)
+    trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
+    """Proxies whose X-Forwarded-For names the client (see ``web.ratelimit``)."""
     liaison_sees_all_notices: bool = False
     """Liaison officers see every notice of their cases, not only their agency's."""
 
@@ -46,6 +48,7 @@ class WebConfig:
             ),
             request_threads=settings.web_request_threads,
             liaison_sees_all_notices=settings.liaison_sees_all_notices,
+            trusted_proxies=TrustedProxies.parse(settings.trusted_proxies),
         )
 
 

@@ -137,4 +137,8 @@ CheckedForm = Annotated[FormData, Depends(checked_form)]
 
 
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's address: the peer's, or the one trusted proxies forwarded for."""
+    peer = request.client.host if request.client else "unknown"
+    state = request.app.state.web
+    assert isinstance(state, WebState)
+    return state.config.trusted_proxies.client(peer, request.headers.get("x-forwarded-for"))
