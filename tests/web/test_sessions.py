@@ -127,3 +127,18 @@ def test_the_sign_in_form_needs_its_csrf_cookie(live_server: LiveServer, world: 
             data={"name": "ana", "password": "correct horse battery staple", "csrf_token": token},
         )
         assert response.status_code == 403
+
+
+def test_signing_in_again_ends_the_session_the_browser_had(
+    live_server: LiveServer, world: World
+) -> None:
+    with signed_in(live_server.url, "ana") as ana:
+        before = ana.cookies["takedown_session"]
+        token = csrf_of(ana)
+        again = ana.post(
+            "/sign-in",
+            data={"name": "ana", "password": "correct horse battery staple", "csrf_token": token},
+        )
+        assert again.status_code == 303 and ana.cookies["takedown_session"] != before
+        assert ana.get("/dashboard").status_code == 200
+    assert _replay(live_server.url, before, "/dashboard").status_code == 303

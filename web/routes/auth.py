@@ -77,8 +77,10 @@ def sign_in(request: Request, form: CheckedForm, state: StateDep) -> Response:
         role = Role(user.role) if user else None
         started = None
         if user is not None:
-            # A fresh session (and CSRF token) at each sign-in, so nothing planted survives.
+            # A fresh session (and CSRF token) at each sign-in, so nothing planted survives;
+            # the session the browser had before ends.
             now = utcnow()
+            end_session(session, request.cookies.get(SESSION_COOKIE, ""))
             purge_expired(session, state.config.sessions, now=now)
             started = start_session(session, user.id, now=now)
     if started is None or role is None:
