@@ -65,6 +65,8 @@ def test_a_copied_cookie_is_refused_once_its_session_ends(
         assert refused.status_code == 303
         assert refused.headers["location"].startswith("/sign-in")
         assert _replay(live_server.url, cookie, "/cases").status_code == 303
+        api = _replay(live_server.url, cookie, f"/api/cases/{world.ours}/bundle")
+        assert api.status_code == 401
     with unit_of_work(engine) as session:
         liz_id = get_user(session, "liz").id
         left = session.scalar(select(func.count()).where(WebSession.user_id == liz_id))
