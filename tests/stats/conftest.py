@@ -12,5 +12,5 @@ def prefect_server() -> Iterator[None]:
     """Flows of this folder run against Prefect's temporary test server (started once)."""
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness():
+    with prefect_test_harness(server_startup_timeout=120):
         yield
