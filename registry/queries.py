@@ -29,7 +29,7 @@ from registry.models import (
     Resolution,
     notice_cases,
 )
-from registry.referrals import referred_to
+from registry.referrals import addressed_to, referred_to
 from registry.status import CaseStatus
 from registry.users import Principal, Role
 
@@ -221,8 +221,13 @@ class CaseDetail:
     """Per role (host, registrar, cdn): the organisation and its ranked contacts."""
 
 
-def case_detail(session: Session, user: Principal, case_id: int) -> CaseDetail:
-    """Everything the case page shows, for a case ``user`` may see."""
+def case_detail(
+    session: Session, user: Principal, case_id: int, *, all_notices: bool = False
+) -> CaseDetail:
+    """Everything the case page shows, for a case ``user`` may see.
+
+    A liaison officer gets only the notices addressed to their agency, unless ``all_notices``.
+    """
     case = visible_case(session, user, case_id)
     events = session.scalars(
         select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
@@ -230,12 +235,15 @@ def case_detail(session: Session, user: Principal, case_id: int) -> CaseDetail:
     checks = session.scalars(
         select(Check).where(Check.case_id == case_id).order_by(Check.at.desc()).limit(200)
     ).all()
-    notices = session.scalars(
+    notices_query = (
         select(Notice)
         .join(notice_cases, notice_cases.c.notice_id == Notice.id)
         .where(notice_cases.c.case_id == case_id)
         .order_by(Notice.id)
-    ).all()
+    )
+    if user.role is Role.LIAISON and not all_notices:
+        notices_query = notices_query.where(addressed_to(user.agency or ""))
+    notices = session.scalars(notices_query).all()
     resolutions = session.scalars(
         select(Resolution).where(Resolution.case_id == case_id).order_by(Resolution.id.desc())
     ).all()

@@ -11,7 +11,9 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from registry.users import Principal, Role
-from web.security import CSRF_FIELD, csrf_token
+from web.config import WebState
+from web.security import CSRF_FIELD
+from web.sessions import form_token, set_csrf_cookie
 
 MAX_SHOWN_TEXT = 20_000
 """Registry answers are capped when stored; the page caps them again for readability."""
@@ -42,6 +44,7 @@ def render(
     **context: Any,
 ) -> HTMLResponse:
     """The page ``template`` with the user, their menu and a CSRF token for its forms."""
+    csrf, fresh = form_token(request)
     page = (
         environment()
         .get_template(template)
@@ -50,11 +53,16 @@ def render(
             menu=menu(user),
             path=request.url.path,
             csrf_field=CSRF_FIELD,
-            csrf=csrf_token(request.session),
+            csrf=csrf,
             **context,
         )
     )
-    return HTMLResponse(page, status_code=status_code)
+    response = HTMLResponse(page, status_code=status_code)
+    if fresh:
+        state = request.app.state.web
+        assert isinstance(state, WebState)
+        set_csrf_cookie(response, csrf, state.config.cookie_secure)
+    return response
 
 
 def menu(user: Principal | None) -> list[tuple[str, str]]:

@@ -9,7 +9,9 @@ from registry.models.notice import Notice, NoticePdf, notice_cases
 from registry.models.organisation import Contact, Organisation, Partner
 from registry.models.report import Report
 from registry.models.resolution import Evidence, Resolution
+from registry.models.throttle import SignInFailure
 from registry.models.user import ApiToken, User
+from registry.models.web_session import WebSession
 
 __all__ = [
     "AbusiveDomain",
@@ -27,7 +29,9 @@ __all__ = [
     "Partner",
     "Report",
     "Resolution",
+    "SignInFailure",
     "User",
+    "WebSession",
     "case_reference",
     "notice_cases",
 ]
