@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     outbox_dir: Path = Path("outbox")
     probe_allowed_networks: CommaList = Field(default_factory=list)
     directory: Path | None = None
+    inbox_url: SecretStr | None = None
+    """Where replies and bounces arrive: ``maildir:///path`` or ``imaps://user:pass@host/INBOX``."""
+    inbox_ca_file: Path | None = None
+    """CA certificates the IMAP server's certificate is checked against (default: the system's)."""
     signing_key: SecretStr | None = None
     categories: CommaList = Field(default_factory=lambda: list(DEFAULT_CATEGORIES))
     default_source: str = Field(
