@@ -133,3 +133,31 @@ def message_view(mail: InboundMail) -> dict[str, Any]:
         "attachments": list(mail.attachments or []),
         "reply_text": mail.reply_text,
     }
+
+
+def explain(raw: bytes, session: Session | None = None) -> dict[str, Any]:
+    """How a saved message reads: its class and what was extracted, and (given a session) the
+    case it would be matched to. Stores nothing."""
+    from registry.models import case_reference
+
+    message = read_message(raw)
+    found = classify(message)
+    case_id: int | None = None
+    how = None
+    if session is not None:
+        match = match_case(session, found.keys)
+        case_id, how = match.case_id, match.how or None
+    elif found.keys.case_ids:
+        case_id, how = found.keys.case_ids[0], "reference"
+    return {
+        "class": found.kind.value,
+        "why": found.why,
+        "failed_addresses": list(found.failed_addresses),
+        "permanent": found.kind.value == "bounce_permanent" if found.failed_addresses else None,
+        "ticket": found.ticket,
+        "claims_removed": found.claims_removed,
+        "case": case_reference(case_id) if case_id is not None else None,
+        "matched_by": how,
+        "message_id": message.message_id,
+        "subject": message.subject,
+    }
