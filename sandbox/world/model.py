@@ -22,6 +22,8 @@ PartnerKind = Literal["hotline", "police"]
 HostAction = Literal["remove", "ignore", "reupload", "move", "forward"]
 RegistrarAction = Literal["suspend", "ignore"]
 RemovalCode = Literal[404, 410]
+ReplyKind = Literal["auto_ack", "bounce", "removed", "not_our_customer"]
+BounceFormat = Literal["postfix", "exim"]
 
 SERVER_NAMES = ("dns", "whois", "rdap", "content", "smtp")
 
@@ -47,6 +49,22 @@ class RegistrarBehaviour:
 
     action: RegistrarAction = "ignore"
     delay: float = 20.0
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyBehaviour:
+    """How a party's mailbox answers a notice, `delay` seconds after it arrives.
+
+    ``bounce``: the mailbox is dead; its mail server accepts the notice, then returns a
+    delivery status notification in the format of ``mta``, and nobody acts on the notice.
+    ``auto_ack``: a ticket system's acknowledgement (``ticket_prefix`` and a number in the
+    subject). ``removed`` and ``not_our_customer``: a person's reply quoting the notice.
+    """
+
+    kind: ReplyKind
+    delay: float = 2.0
+    mta: BounceFormat = "postfix"
+    ticket_prefix: str = "Ticket#"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +102,7 @@ class Registrar:
     country: str = "US"
     language: str = "en"
     behaviour: RegistrarBehaviour = RegistrarBehaviour()
+    replies: tuple[ReplyBehaviour, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +121,7 @@ class Network:
     abuse_in: AbuseIn = "record"
     behaviour: HostBehaviour = HostBehaviour()
     is_cdn: bool = False
+    replies: tuple[ReplyBehaviour, ...] = ()
 
     @property
     def home_address(self) -> IPAddress:
