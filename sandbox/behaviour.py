@@ -25,7 +25,7 @@ class NoticeBehaviour:
         """React to one message delivered at clock time `at` naming `url_keys`."""
         for recipient in recipients:
             for party in self.state.index.mailboxes.get(recipient.lower(), []):
-                if is_dead(party):
+                if is_dead(party, recipient):
                     continue  # its mailbox bounces: nobody there reads the notice
                 for key in url_keys:
                     self._react(party, key, at)

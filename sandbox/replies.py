@@ -34,14 +34,11 @@ RELAY = "mx.sandbox.example"
 QUOTED_LINES = 12
 
 
-def replies_of(party: Party) -> tuple[ReplyBehaviour, ...]:
-    """The reply behaviours of a party (partners have none)."""
-    return party.replies if isinstance(party, Network | Registrar) else ()
-
-
-def is_dead(party: Party) -> bool:
-    """Whether the party's abuse mailbox bounces: nobody reads what is sent there."""
-    return any(r.kind == "bounce" for r in replies_of(party))
+def is_dead(party: Party, address: str) -> bool:
+    """Whether ``address`` is the party's abuse mailbox and bounces: nobody reads it."""
+    if not isinstance(party, Network | Registrar) or address.lower() != party.abuse_email:
+        return False
+    return any(r.kind == "bounce" for r in party.replies)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +98,8 @@ class ReplyDesk:
             for party in self.index.mailboxes.get(recipient.lower(), []):
                 if not isinstance(party, Network | Registrar):
                     continue
+                if recipient.lower() != party.abuse_email:
+                    continue  # a second address: read by people, never auto-answered
                 for reply in party.replies:
                     original = _original(parsed, raw, mail_from, recipient.lower())
                     due = at + reply.delay / scale

@@ -251,6 +251,7 @@ def _network(e: _Entry, *, cdn: bool) -> Network:
         behaviour=behaviour,
         is_cdn=cdn,
         replies=_replies(e),
+        also_email=(e.get("also_email", str, None) or "").lower() or None,
     )
     e.done()
     return network

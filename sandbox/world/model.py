@@ -122,6 +122,9 @@ class Network:
     behaviour: HostBehaviour = HostBehaviour()
     is_cdn: bool = False
     replies: tuple[ReplyBehaviour, ...] = ()
+    also_email: str | None = None
+    """A second abuse address, published in a remark (after the abuse entity, so ranked
+    second); it reaches the same party, and never bounces."""
 
     @property
     def home_address(self) -> IPAddress:
