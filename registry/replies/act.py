@@ -20,7 +20,7 @@ from notices.inbound import Classification, InboundClass
 from registry import audit
 from registry.base import table_of
 from registry.bulk.writes import insert_ignoring_conflicts
-from registry.models import Case, CaseEvent, DeadAddress, InboundMail, Notice, notice_cases
+from registry.models import Case, CaseEvent, DeadAddress, InboundMail, Notice
 from registry.replies.match import CaseMatch
 from registry.replies.reroute import Rerouting, reroute
 from registry.status import RECHECKED_STATUSES, EventKind, NoticeStatus
@@ -59,30 +59,19 @@ def mark_dead(
     return fresh
 
 
-def _bounced_notices(session: Session, match: CaseMatch, dead: tuple[str, ...]) -> list[Notice]:
-    """The sent notices to a dead address the bounce is about: the one it returns, else the
-    matched cases' latest notice to that address."""
-    lowered = {a.lower() for a in dead}
-    if match.notice_id is not None:
-        notice = session.get(Notice, match.notice_id)
-        if notice is not None and notice.recipient_email.lower() in lowered:
-            return [notice]
-    if not match.case_ids:
-        return []
-    query = (
-        select(Notice)
-        .join(notice_cases, notice_cases.c.notice_id == Notice.id)
-        .where(
-            notice_cases.c.case_id.in_(match.case_ids[:MAX_CASES]),
-            Notice.status == NoticeStatus.SENT,
-        )
-        .order_by(Notice.id.desc())
-    )
-    latest: dict[str, Notice] = {}
-    for notice in session.scalars(query):
-        if notice.recipient_email.lower() in lowered:
-            latest.setdefault(notice.recipient_email.lower(), notice)
-    return list(latest.values())
+def bounced_notice(session: Session, match: CaseMatch, failed: tuple[str, ...]) -> Notice | None:
+    """The sent notice a bounce returns, when the bounce names its Message-ID and its recipient
+    among the failed addresses; else None.
+
+    Anyone can mail the inbox a forged bounce: only one that returns a notice we sent (its
+    Message-ID is not guessable) may mark that notice's recipient dead.
+    """
+    if match.how != "message_id" or match.notice_id is None:
+        return None
+    notice = session.get(Notice, match.notice_id)
+    if notice is None or notice.status is not NoticeStatus.SENT:
+        return None
+    return notice if notice.recipient_email.lower() in {a.lower() for a in failed} else None
 
 
 def act_on(
@@ -106,20 +95,28 @@ def act_on(
     steps: list[str] = [found.why]
     problems: list[str] = []
     if found.kind is InboundClass.BOUNCE_PERMANENT:
-        done["dead"] = mark_dead(session, found.failed_addresses, mail, actor=actor, now=now)
-        steps.append("dead: " + ", ".join(found.failed_addresses))
-        for notice in _bounced_notices(session, match, found.failed_addresses):
+        notice = bounced_notice(session, match, found.failed_addresses)
+        if notice is None:
+            problems.append(
+                "a permanent bounce for "
+                + ", ".join(found.failed_addresses)
+                + " that returns no notice we sent to it: no address marked dead"
+            )
+        else:
+            dead = (notice.recipient_email.lower(),)
+            done["dead"] = mark_dead(session, dead, mail, actor=actor, now=now)
+            steps.append("dead: " + dead[0])
             notice.last_error = clean_text(
                 f"bounced permanently (inbound message {mail.id}): {mail.why}", 500
             )
             if rerouting is None:
                 problems.append("no partner directory to re-route the notice with")
-                continue
-            outcome = reroute(session, notice, rerouting, now)
-            done["rerouted"] += outcome.notice_ids
-            problems += outcome.problems
-            if outcome.recipients:
-                steps.append("re-routed to " + ", ".join(outcome.recipients))
+            else:
+                outcome = reroute(session, notice, rerouting, now)
+                done["rerouted"] += outcome.notice_ids
+                problems += outcome.problems
+                if outcome.recipients:
+                    steps.append("re-routed to " + ", ".join(outcome.recipients))
     if found.kind is InboundClass.AUTO_ACK and found.ticket:
         for case in cases:
             case.ticket = found.ticket

@@ -213,3 +213,24 @@ def test_a_message_matching_no_case_waits_for_an_analyst(engine: Engine) -> None
     with unit_of_work(engine) as session:
         (listed,) = recent_messages(session, queue_only=True)
         assert listed["case"] is None and listed["class"] == "reply"
+
+
+def test_a_bounce_returning_none_of_our_notices_marks_nothing_dead(
+    engine: Engine, directory: Directory, composer: NoticeComposer, rerouting: Rerouting
+) -> None:
+    case_id, _ = _notified_case(
+        engine, directory, composer, "http://files.host.example/6.jpg", Hosting()
+    )
+    # Anyone can mail the inbox a bounce naming a real recipient: without the Message-ID of a
+    # notice we sent to that address it kills no address.
+    forged = sample(
+        "postfix_permanent.eml",
+        **{"abuse@dead-host__example": DEAD, "TD-000042": _reference(case_id)},
+    )
+    summary = _take_in(engine, rerouting, forged)
+    assert summary.dead_addresses == 0 and summary.rerouted == 0 and summary.needs_analyst == 1
+    with unit_of_work(engine) as session:
+        assert session.scalars(select(DeadAddress)).all() == []
+        case = session.get(Case, case_id)
+        assert case is not None and case.needs_analyst
+        assert case.analyst_reason and "no address marked dead" in case.analyst_reason
