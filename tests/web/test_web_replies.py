@@ -71,3 +71,13 @@ def test_the_dashboard_queue_is_the_analysts(
     with signed_in(live_server.url, "liz") as client:
         response = client.get("/dashboard")
     assert "Replies waiting" not in response.text
+
+
+def test_liaison_officers_see_the_thread_without_the_words(
+    live_server: LiveServer, world: World, engine: Engine
+) -> None:
+    _receive(engine, world)
+    with signed_in(live_server.url, "liz") as client:
+        page = client.get(f"/cases/{world.ours}").text
+    assert "<h2>Correspondence</h2>" in page and "reply" in page
+    assert "We have removed the content" not in page
