@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     outbox_dir: Path = Path("outbox")
     probe_allowed_networks: CommaList = Field(default_factory=list)
     directory: Path | None = None
+    inbox_url: SecretStr | None = None
+    """Where replies and bounces arrive: ``maildir:///path`` or ``imaps://user:pass@host/INBOX``."""
+    inbox_ca_file: Path | None = None
+    """CA certificates the IMAP server's certificate is checked against (default: the system's)."""
     signing_key: SecretStr | None = None
     audit_key: SecretStr | None = None
     """HMAC key of the audit chain (base64 of 32+ bytes), kept outside the database."""

@@ -124,6 +124,19 @@ def resolution_facts(result: object) -> list[tuple[str, str]]:
             return ", ".join(str(v) for v in value[:20])
         return "" if value is None else str(value)[:500]
 
+    def contacts(value: object) -> str:
+        """Ranked addresses, each with where it was found, as the contacts table shows them."""
+        shown = []
+        for rank, contact in enumerate(value[:20] if isinstance(value, list) else [], start=1):
+            if not isinstance(contact, dict) or not isinstance(contact.get("email"), str):
+                continue
+            found = text(contact.get("source")) or "unknown source"
+            confidence = contact.get("confidence")
+            if isinstance(confidence, int | float):
+                found += f", {confidence:.2f}"
+            shown.append(f"{rank}. {contact['email'][:320]} ({found})")
+        return "; ".join(shown)
+
     network = part("network")
     if network:
         facts.append(
@@ -141,18 +154,18 @@ def resolution_facts(result: object) -> list[tuple[str, str]]:
                 ),
             )
         )
-        facts.append(("Network abuse contacts", text(network.get("abuse_contacts"))))
+        facts.append(("Network abuse contacts", contacts(network.get("abuse_contacts"))))
         facts.append(("Network answer from", text(network.get("source"))))
     registrar = part("registrar")
     if registrar:
         name = text(registrar.get("name"))
         iana = text(registrar.get("iana_id"))
         facts.append(("Registrar", f"{name} (IANA {iana})" if iana else name))
-        facts.append(("Registrar abuse contacts", text(registrar.get("abuse_contacts"))))
+        facts.append(("Registrar abuse contacts", contacts(registrar.get("abuse_contacts"))))
     cdn = part("cdn")
     if cdn:
         facts.append(("CDN", text(cdn.get("name"))))
-        facts.append(("CDN abuse contacts", text(cdn.get("abuse_contacts"))))
+        facts.append(("CDN abuse contacts", contacts(cdn.get("abuse_contacts"))))
     if result.get("hosting_country"):
         facts.append(("Hosting country", text(result.get("hosting_country"))))
     if result.get("ips"):

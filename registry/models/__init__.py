@@ -5,6 +5,7 @@ from registry.models.cache import CacheEntry
 from registry.models.case import Case, CaseEvent, case_reference
 from registry.models.check import Check
 from registry.models.domain import AbusiveDomain
+from registry.models.inbound import DeadAddress, InboundMail
 from registry.models.notice import Notice, NoticePdf, notice_cases
 from registry.models.organisation import Contact, Organisation, Partner
 from registry.models.report import Report
@@ -22,7 +23,9 @@ __all__ = [
     "CaseEvent",
     "Check",
     "Contact",
+    "DeadAddress",
     "Evidence",
+    "InboundMail",
     "Notice",
     "NoticePdf",
     "Organisation",

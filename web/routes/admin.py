@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from registry.audit import AuditAction, recent_entries, record, verify_chain
 from registry.db import session_factory, unit_of_work
 from registry.models import Partner, User
+from registry.queries import inbox_queue
 from registry.reporting.dashboard import dashboard
 from registry.users import (
     Principal,
@@ -36,7 +37,9 @@ AUDIT_PAGE = 100
 def dashboard_page(request: Request, user: Dashboarder, state: StateDep) -> Response:
     with session_factory(state.engine)() as session:
         figures = dashboard(session)
-    return render(request, "dashboard.html", user, f=figures)
+        # Replies are case material: only analysts see them.
+        queue = inbox_queue(session) if user.role is Role.ANALYST else None
+    return render(request, "dashboard.html", user, f=figures, queue=queue)
 
 
 @router.get("/admin/users", response_class=HTMLResponse)
