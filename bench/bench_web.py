@@ -197,7 +197,6 @@ def start_server(url: str, port: int, folder: Path, workers: int) -> subprocess.
         **os.environ,
         "TAKEDOWN_DATABASE_URL": url,
         "TAKEDOWN_SIGNING_KEY": new_private_key(),
-        "TAKEDOWN_SESSION_SECRET": "bench-" + "s" * 40,
         "TAKEDOWN_COOKIE_SECURE": "false",
     }
     log = (folder / "server.log").open("wb")

@@ -1,11 +1,13 @@
-"""One tracking cycle, the scheduled heartbeat of the engine: recheck → trace the moved → notify
-the new rounds → escalate → deliver.
+"""One tracking cycle, the scheduled heartbeat of the engine: read the inbox (when one is set)
+→ recheck → trace the moved → notify the new rounds → escalate → deliver.
 
 Each step is the flow (or the batch functions) of its own module: the recheck verifies removals
 and marks cases that moved or reappeared; the trace step re-traces the moved ones (and retries
 failed traces); notify queues their new round; the ladder queues reminders and escalations; and
-delivery sends whatever is due. Every step claims its work with ``SKIP LOCKED`` and keys what it
-queues, so cycles overlapping on several workers share the work instead of doubling it.
+delivery sends whatever is due. The inbox goes first: a bounce's re-routed notice then leaves
+in the same cycle, and a host saying "removed" is rechecked at once. Every step claims its work
+with ``SKIP LOCKED`` and keys what it queues, so cycles overlapping on several workers share the
+work instead of doubling it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from prefect.runtime import flow_run
 
 from flows.deliver import deliver_flow
 from flows.escalate import escalate_flow
+from flows.inbox import inbox_flow
 from flows.notify import directory_path, notify_flow
 from flows.recheck import summary_markdown
 from flows.tracing import trace_flow
@@ -72,6 +75,7 @@ def tracking_cycle_flow(
     ladder steps, and deliver every due notice; return each step's summary."""
     directory_path()  # without a directory no new round could be notified: refuse first
     url = configured_url(database_url)
+    read = inbox_flow(database_url=url) if get_settings().inbox_url is not None else None
     rechecked = recheck_due_cases(batch_size, removed_recheck_seconds, url)
     create_markdown_artifact(
         summary_markdown(RecheckSummary.from_json(rechecked)),
@@ -84,6 +88,7 @@ def tracking_cycle_flow(
     escalated = escalate_flow(batch_size=batch_size, database_url=url)
     delivered = deliver_flow(database_url=url)
     return {
+        "inbox": read,
         "recheck": rechecked,
         "trace": traced,
         "notify": notified,

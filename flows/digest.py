@@ -2,7 +2,8 @@
 
 Thin: the figures come from :func:`registry.reporting.stats.compute_stats`; this module only
 words them.
-Schedule it daily (``prefect.yaml``); ``period_days`` sets how far back the cases go.
+Schedule it daily (``prefect.yaml``); ``period_days`` sets how far back the cases go. It also
+checks the audit log and appends a signed checkpoint of its head (``records.checkpoints``).
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from records.checkpoints import check_log, checkpoint_summary
+from records.signing import configured_key
 from registry.base import utcnow
 from registry.db import engine_for, unit_of_work
 from registry.reporting.figures import format_duration
 from registry.reporting.stats import compute_stats
+from settings import get_settings
 
 DIGEST_KEY = "takedown-digest"
 TABLE_KEY = "takedown-removal-times"
@@ -34,6 +38,18 @@ def compute_figures(since: datetime | None, database_url: str | None = None) -> 
     """The figures of ``takedown stats --json`` for cases confirmed since ``since``."""
     with unit_of_work(engine_for(database_url)) as session:
         return compute_stats(session, since=since).to_json()
+
+
+@task(name="checkpoint-audit-log", cache_policy=NO_CACHE)
+def checkpoint_audit_log(database_url: str | None = None) -> dict[str, Any]:
+    """Check the audit log against its checkpoints and, when it is intact, append a signed
+    checkpoint of its head to ``TAKEDOWN_AUDIT_CHECKPOINT_FILE`` (so at least one a day)."""
+    settings = get_settings()
+    signing = settings.signing_key
+    key = configured_key(signing.get_secret_value()) if signing else None
+    with unit_of_work(engine_for(database_url)) as session:
+        check = check_log(session, settings.audit_checkpoint_file, key, now=utcnow())
+    return checkpoint_summary(check)
 
 
 def cell(text: object, width: int = 60) -> str:
@@ -135,9 +151,15 @@ def digest_flow(period_days: int | None = 30, database_url: str | None = None) -
     create_table_artifact(
         country_table(figures), key=TABLE_KEY, description="Removal times by hosting country"
     )
-    get_run_logger().info(
+    logger = get_run_logger()
+    logger.info(
         "digest: %d cases, %d verified removals",
         figures["cases"]["total"],
         figures["times"]["overall"]["time_to_removal"]["count"],
     )
+    audit = checkpoint_audit_log(database_url)
+    for problem in audit["problems"]:
+        logger.error("audit log: %s", problem)
+    for note in audit["notes"]:
+        logger.warning("audit log: %s", note)
     return figures

@@ -38,6 +38,7 @@ _REFERENCE = re.compile(r"^[A-Z]{2,8}-[0-9]{1,12}$")
 _SOURCE = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 _CATEGORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,59}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
+_TICKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._#:/-]{0,62}[A-Za-z0-9]$")
 
 
 def clean_text(value: object, limit: int = MAX_REGISTRY_TEXT) -> str:
@@ -101,6 +102,8 @@ RegistryText = Annotated[str, BeforeValidator(_registry_text)]
 
 CaseReference = Annotated[str, _pattern(_REFERENCE, "case reference")]
 CountryCode = Annotated[str, _pattern(_COUNTRY, "country code")]
+Ticket = Annotated[str, _pattern(_TICKET, "ticket number")]
+"""A host's ticket reference: another party's text, so a short token of safe characters."""
 UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 Sha256Hex = Annotated[
     str,
@@ -189,6 +192,8 @@ class CaseFacts(BaseModel):
     """The origin host hides behind the CDN, so the hosting country and contacts are unknown."""
     first_notice_at: UtcDatetime | None = None
     last_checked_at: UtcDatetime | None = None
+    ticket: Ticket | None = None
+    """The host's own ticket number for the case, from its acknowledgement."""
 
 
 class NoticeItem(BaseModel):
@@ -216,6 +221,7 @@ class NoticeItem(BaseModel):
     prefix: str | None = None
     first_notice_at: UtcDatetime | None = None
     last_checked_at: UtcDatetime | None = None
+    ticket: str | None = None
 
 
 def notice_items(facts: CaseFacts) -> tuple[NoticeItem, ...]:
@@ -240,6 +246,7 @@ def notice_items(facts: CaseFacts) -> tuple[NoticeItem, ...]:
             prefix=network.prefix if network else None,
             first_notice_at=facts.first_notice_at,
             last_checked_at=facts.last_checked_at,
+            ticket=facts.ticket,
         )
         for u in facts.urls
     )

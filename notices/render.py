@@ -235,6 +235,8 @@ class ItemView:
     network_name: str
     asn: str
     prefix: str
+    ticket: str
+    """The host's own ticket number for the case, from its acknowledgement."""
 
 
 _VIEW_FIELDS: dict[type, frozenset[str]] = {
@@ -266,6 +268,7 @@ def notice_context(
             network_name=item.network_name or "",
             asn=f"AS{item.asn}" if item.asn else "",
             prefix=item.prefix or "",
+            ticket=item.ticket or "",
         )
         for item in notice.items
     ]

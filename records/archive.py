@@ -26,7 +26,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from records.signing import key_id
 
 FORMAT = "takedown-evidence-bundle"
-VERSION = 1
+VERSION = 2
+"""2: evidence files hold the bytes as received, and match their capture hashes."""
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)

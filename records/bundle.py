@@ -7,7 +7,10 @@ One ZIP per case (see :mod:`records.archive` for the format):
 - ``notices/notice-<id>.pdf``: the same notice, printable (its HTML part through WeasyPrint);
 - ``notices/notice-<id>.xarf.json``: its X-ARF report(s), where it carried any;
 - ``resolutions/resolution-<id>.json``: each hosting resolution with its evidence index;
-- ``resolutions/resolution-<id>/evidence-<id>-<kind>.txt``: each registry answer as stored;
+- ``resolutions/resolution-<id>/evidence-<id>-<kind>.txt`` (or ``.bin``): each registry or DNS
+  answer, its bytes exactly as received (``.bin`` when they are not UTF-8 text, as DNS wire
+  format never is), checked against the SHA-256 taken when it was captured before anything is
+  signed;
 - ``timeline.csv``: case events and removal checks, in time order;
 - ``manifest.json`` + ``manifest.sig``: each file's SHA-256, signed with Ed25519.
 
@@ -16,25 +19,33 @@ Nothing of the reported content is in a bundle: checks carry digests, never byte
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import io
 import json
 import re
+import zipfile
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import select
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from records.archive import seal
+from records.archive import MANIFEST, BundleCheck, seal, sha256_hex, verify
 from records.pdf import stored_pdfs
 from records.spreadsheet import csv_bytes
+from registry.audit import AuditAction, append
 from registry.base import utcnow
 from registry.cases import CaseNotFound
 from registry.models import Case, CaseEvent, Check, Evidence, Notice, Report, Resolution
 from registry.models import notice_cases as nc
+from registry.referrals import addressed_to
+from registry.tracing.store import evidence_bytes
 
 _SAFE_KIND = re.compile(r"[^a-z0-9-]+")
+_RESOLUTION_DOC = re.compile(r"resolutions/resolution-\d+\.json")
 
 TIMELINE_HEADER = (
     "at",
@@ -54,6 +65,11 @@ TIMELINE_HEADER = (
 )
 
 
+class EvidenceMismatch(ValueError):
+    """Stored evidence no longer matches the digest taken when it was captured: the bundle is
+    refused rather than signed."""
+
+
 @dataclass(frozen=True, slots=True)
 class Bundle:
     case_id: int
@@ -70,21 +86,29 @@ def build_bundle(
     *,
     created_by: str,
     now: datetime | None = None,
+    agency: str | None = None,
 ) -> Bundle:
-    """The signed evidence bundle of case ``case_id``; raises :class:`CaseNotFound`."""
+    """The signed evidence bundle of case ``case_id``.
+
+    With ``agency``, only the notices addressed to that agency go in (a liaison officer's
+    bundle); ``case.json`` says which notices it holds. Raises :class:`CaseNotFound`, or
+    :class:`EvidenceMismatch` (after an audit entry of its own) when an evidence item's bytes
+    differ from its capture hash: nothing altered is signed.
+    """
     now = now or utcnow()
     case = session.get(Case, case_id)
     if case is None:
         raise CaseNotFound(f"there is no case {case_id}")
     files: list[tuple[str, bytes]] = []
-    notices = list(
-        session.scalars(
-            select(Notice)
-            .join(nc, nc.c.notice_id == Notice.id)
-            .where(nc.c.case_id == case_id)
-            .order_by(Notice.id)
-        )
+    notices_query = (
+        select(Notice)
+        .join(nc, nc.c.notice_id == Notice.id)
+        .where(nc.c.case_id == case_id)
+        .order_by(Notice.id)
     )
+    if agency is not None:
+        notices_query = notices_query.where(addressed_to(agency))
+    notices = list(session.scalars(notices_query))
     pdfs = stored_pdfs(session, notices)
     notice_index = [_notice_files(notice, pdfs.get(notice.id), files) for notice in notices]
     resolutions = list(
@@ -93,6 +117,7 @@ def build_bundle(
         )
     )
     evidence = _evidence_by_resolution(session, [r.id for r in resolutions])
+    _refuse_altered(session, case, evidence, created_by)
     resolution_index = [_resolution_files(r, evidence.get(r.id, []), files) for r in resolutions]
     files.append(("timeline.csv", timeline_csv(session, case_id)))
     reports = session.scalars(select(Report).where(Report.case_id == case_id).order_by(Report.id))
@@ -108,6 +133,7 @@ def build_bundle(
             }
             for r in reports
         ],
+        "notices_included": "all" if agency is None else f"addressed to {agency}",
         "notices": notice_index,
         "resolutions": resolution_index,
     }
@@ -194,6 +220,45 @@ def _evidence_by_resolution(
     return found
 
 
+def _refuse_altered(
+    session: Session, case: Case, evidence: dict[int, list[Evidence]], created_by: str
+) -> None:
+    """Raise :class:`EvidenceMismatch` naming every item whose bytes differ from its capture
+    hash. A truncated item kept only the start of the answer its hash covers: it cannot be
+    checked, and the bundle's evidence index says so (``truncated``)."""
+    altered = [
+        item
+        for items in evidence.values()
+        for item in items
+        if not item.truncated and hashlib.sha256(_raw(item)).hexdigest() != item.sha256
+    ]
+    if not altered:
+        return
+    names = [
+        f"evidence {item.id} of resolution {item.resolution_id} ({item.kind} answer from "
+        f"{item.server} for {item.query!r}, captured {_iso(item.at)})"
+        for item in altered
+    ]
+    bind = session.get_bind()
+    append(
+        bind if isinstance(bind, Engine) else bind.engine,
+        actor=created_by,
+        action=AuditAction.EXPORT_REFUSED,
+        subject=case.reference,
+        detail={"what": "evidence_bundle", "altered_evidence": [item.id for item in altered]},
+    )
+    raise EvidenceMismatch(
+        f"{case.reference}: refused to sign the evidence bundle: "
+        + "; ".join(names)
+        + (" no longer matches" if len(names) == 1 else " no longer match")
+        + " the SHA-256 recorded when it was captured"
+    )
+
+
+def _raw(item: Evidence) -> bytes:
+    return evidence_bytes(item.raw)
+
+
 def _resolution_files(
     resolution: Resolution, evidence: list[Evidence], files: list[tuple[str, bytes]]
 ) -> dict[str, Any]:
@@ -201,8 +266,9 @@ def _resolution_files(
     entries = []
     for item in evidence:
         kind = _SAFE_KIND.sub("-", item.kind.lower()).strip("-") or "answer"
-        path = f"{stem}/evidence-{item.id}-{kind}.txt"
-        files.append((path, item.raw.encode("utf-8")))
+        data = _raw(item)
+        path = f"{stem}/evidence-{item.id}-{kind}.{'txt' if _is_text(data) else 'bin'}"
+        files.append((path, data))
         entries.append(
             {
                 "id": item.id,
@@ -212,6 +278,7 @@ def _resolution_files(
                 "at": _iso(item.at),
                 "sha256": item.sha256,
                 "truncated": item.truncated,
+                "file_sha256": hashlib.sha256(data).hexdigest(),
                 "file": path,
             }
         )
@@ -225,6 +292,39 @@ def _resolution_files(
     }
     files.append((f"{stem}.json", _json_bytes(document)))
     return {"id": resolution.id, "ok": resolution.ok, "file": f"{stem}.json"}
+
+
+def _is_text(data: bytes) -> bool:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return "\x00" not in text
+
+
+def verify_bundle(data: bytes, public_key: Ed25519PublicKey) -> BundleCheck:
+    """Check a bundle as :func:`records.archive.verify` does, then, for bundles of format
+    version 2 on, every evidence file against the capture hash its resolution's index lists
+    (a truncated answer's hash covers more than was kept, so it is skipped)."""
+    check = verify(data, public_key)
+    if not check.ok:
+        return check
+    problems = []
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        if int(json.loads(archive.read(MANIFEST)).get("version", 1)) < 2:
+            return check
+        names = set(archive.namelist())
+        for name in sorted(n for n in names if _RESOLUTION_DOC.fullmatch(n)):
+            for entry in json.loads(archive.read(name)).get("evidence", []):
+                path = entry.get("file")
+                if entry.get("truncated") or path not in names:
+                    continue
+                if sha256_hex(archive.read(path)) != entry.get("sha256"):
+                    problems.append(
+                        f"{path}: its bytes differ from the SHA-256 taken when it was captured "
+                        f"(listed in {name})"
+                    )
+    return dataclasses.replace(check, problems=tuple(problems)) if problems else check
 
 
 def timeline_csv(session: Session, case_id: int) -> bytes:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
+from notices.inbound.keys import defang_text
 from registry.base import utcnow
 from registry.cases import CaseNotFound
 from registry.models import (
@@ -24,12 +25,14 @@ from registry.models import (
     Check,
     Contact,
     Evidence,
+    InboundMail,
     Notice,
     Organisation,
     Resolution,
+    case_reference,
     notice_cases,
 )
-from registry.referrals import referred_to
+from registry.referrals import addressed_to, referred_to
 from registry.status import CaseStatus
 from registry.users import Principal, Role
 
@@ -219,10 +222,77 @@ class CaseDetail:
     evidence: dict[int, list[Evidence]]
     contacts: dict[str, tuple[Organisation, list[Contact]]]
     """Per role (host, registrar, cdn): the organisation and its ranked contacts."""
+    thread: Sequence[Correspondence] = ()
+    """Notices sent and messages received, in order."""
 
 
-def case_detail(session: Session, user: Principal, case_id: int) -> CaseDetail:
-    """Everything the case page shows, for a case ``user`` may see."""
+@dataclass(frozen=True, slots=True)
+class Correspondence:
+    """One message of a case's correspondence, sent or received, as plain text.
+
+    Received text is another party's: URLs in it are defanged here, and it is shown only as
+    text; attachments are named, never offered or rendered.
+    """
+
+    at: datetime
+    sent: bool
+    party: str
+    subject: str
+    what: str
+    """The notice's kind and status, or the class a received message was read as."""
+    text: str = ""
+    attachments: tuple[str, ...] = ()
+
+
+def correspondence(
+    notices: Sequence[Notice], received: Sequence[InboundMail]
+) -> list[Correspondence]:
+    """The case's thread: its notices (sent, or queued) and the messages matched to it."""
+    thread = [
+        Correspondence(
+            at=n.sent_at or n.created_at,
+            sent=True,
+            party=n.recipient_email,
+            subject=defang_text(n.subject or ""),
+            what=f"{n.kind} · {n.status.value}",
+        )
+        for n in notices
+    ]
+    for m in received:
+        extra = [
+            f"ticket {m.ticket}" if m.ticket else "",
+            "says removed" if m.claims_removed else "",
+        ]
+        failed = ", ".join(m.failed_addresses or [])
+        thread.append(
+            Correspondence(
+                at=m.received_at,
+                sent=False,
+                party=m.sender or "unknown sender",
+                subject=defang_text(m.subject),
+                what=" · ".join(
+                    x for x in (m.kind.value, *extra, f"failed: {failed}" if failed else "") if x
+                ),
+                text=defang_text(m.reply_text),
+                attachments=tuple(
+                    f"{a.get('filename') or 'unnamed'} ({a.get('content_type')}, "
+                    f"{a.get('size')} bytes)"
+                    for a in (m.attachments or [])
+                    if isinstance(a, dict)
+                ),
+            )
+        )
+    thread.sort(key=lambda entry: entry.at)
+    return thread
+
+
+def case_detail(
+    session: Session, user: Principal, case_id: int, *, all_notices: bool = False
+) -> CaseDetail:
+    """Everything the case page shows, for a case ``user`` may see.
+
+    A liaison officer gets only the notices addressed to their agency, unless ``all_notices``.
+    """
     case = visible_case(session, user, case_id)
     events = session.scalars(
         select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
@@ -230,12 +300,15 @@ def case_detail(session: Session, user: Principal, case_id: int) -> CaseDetail:
     checks = session.scalars(
         select(Check).where(Check.case_id == case_id).order_by(Check.at.desc()).limit(200)
     ).all()
-    notices = session.scalars(
+    notices_query = (
         select(Notice)
         .join(notice_cases, notice_cases.c.notice_id == Notice.id)
         .where(notice_cases.c.case_id == case_id)
         .order_by(Notice.id)
-    ).all()
+    )
+    if user.role is Role.LIAISON and not all_notices:
+        notices_query = notices_query.where(addressed_to(user.agency or ""))
+    notices = session.scalars(notices_query).all()
     resolutions = session.scalars(
         select(Resolution).where(Resolution.case_id == case_id).order_by(Resolution.id.desc())
     ).all()
@@ -247,9 +320,41 @@ def case_detail(session: Session, user: Principal, case_id: int) -> CaseDetail:
             .order_by(Evidence.id)
         ):
             evidence.setdefault(item.resolution_id, []).append(item)
+    received = session.scalars(
+        select(InboundMail).where(InboundMail.case_id == case_id).order_by(InboundMail.id)
+    ).all()
     return CaseDetail(
-        case, events, checks, notices, resolutions, evidence, case_contacts(session, case)
+        case,
+        events,
+        checks,
+        notices,
+        resolutions,
+        evidence,
+        case_contacts(session, case),
+        correspondence(notices, received),
     )
+
+
+def inbox_queue(session: Session, limit: int = 50) -> list[Correspondence]:
+    """Received messages waiting for an analyst (unmatched, or a person's reply), newest first,
+    each with the reference of its case (or none) as its ``what``."""
+    rows = session.scalars(
+        select(InboundMail)
+        .where(InboundMail.needs_analyst, InboundMail.handled_at.is_(None))
+        .order_by(InboundMail.id.desc())
+        .limit(limit)
+    ).all()
+    return [
+        Correspondence(
+            at=m.received_at,
+            sent=False,
+            party=m.sender or "unknown sender",
+            subject=defang_text(m.subject),
+            what=case_reference(m.case_id) if m.case_id is not None else "",
+            text=defang_text(m.reply_text),
+        )
+        for m in rows
+    ]
 
 
 def case_contacts(session: Session, case: Case) -> dict[str, tuple[Organisation, list[Contact]]]:

@@ -1,8 +1,10 @@
-"""Which cases an agency may see: those referred to it.
+"""Which cases an agency may see (those referred to it), and which of their notices.
 
 A case is referred to an agency when a notice addressed to that partner (``Notice.partner_code``)
 is linked to the case through ``notice_cases``. This is the one definition every page, API
 route and download uses, so a liaison officer's view cannot drift from one screen to another.
+Of a referred case's notices, an agency sees those addressed to it (:func:`addressed_to`), not
+the correspondence with other agencies, unless ``TAKEDOWN_LIAISON_SEES_ALL_NOTICES`` is set.
 """
 
 from __future__ import annotations
@@ -25,6 +27,11 @@ def referred_to(agency: str) -> ColumnElement[bool]:
         .join(Notice, Notice.id == notice_cases.c.notice_id)
         .where(Notice.partner_code == agency)
     )
+
+
+def addressed_to(agency: str) -> ColumnElement[bool]:
+    """A condition on ``Notice`` true for the notices addressed to ``agency``."""
+    return Notice.partner_code == agency
 
 
 def is_referred(session: Session, case_id: int, agency: str) -> bool:

@@ -55,6 +55,8 @@ class EventKind(StrEnum):
     NOTE = "note"
     OVERRIDE = "override"
     ESCALATION = "escalation"
+    CORRESPONDENCE = "correspondence"
+    """A message came back about the case (a bounce, an acknowledgement, a reply)."""
 
 
 class NoticeStatus(StrEnum):

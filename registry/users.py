@@ -16,11 +16,11 @@ from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from registry.base import utcnow
-from registry.models import ApiToken, User
+from registry.models import ApiToken, User, WebSession
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 _AGENCY = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
@@ -87,18 +87,8 @@ def create_user(
             "a user name is 1-64 letters, digits, '.', '_', '@' or '-', starting with a "
             "letter or digit"
         )
-    try:
-        role = Role(role)
-    except ValueError:
-        raise InvalidUser(
-            f"'{role}' is not a role; choose one of {', '.join(r.value for r in Role)}"
-        ) from None
-    if role is Role.LIAISON and not agency:
-        raise InvalidUser("a liaison officer needs --agency, the partner code of their agency")
-    if role is not Role.LIAISON and agency:
-        raise InvalidUser("only liaison officers belong to an agency")
-    if agency and not _AGENCY.match(agency):
-        raise InvalidUser(f"'{agency}' is not a partner code (lower case letters, digits, '-')")
+    role = _role(role)
+    _check_agency(role, agency)
     if session.scalar(select(User.id).where(User.name == name)) is not None:
         raise UserExists(f"there is already a user called '{name}'")
     user = User(
@@ -111,6 +101,24 @@ def create_user(
     session.add(user)
     session.flush()
     return user
+
+
+def _role(role: Role | str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        raise InvalidUser(
+            f"'{role}' is not a role; choose one of {', '.join(r.value for r in Role)}"
+        ) from None
+
+
+def _check_agency(role: Role, agency: str | None) -> None:
+    if role is Role.LIAISON and not agency:
+        raise InvalidUser("a liaison officer needs --agency, the partner code of their agency")
+    if role is not Role.LIAISON and agency:
+        raise InvalidUser("only liaison officers belong to an agency")
+    if agency and not _AGENCY.match(agency):
+        raise InvalidUser(f"'{agency}' is not a partner code (lower case letters, digits, '-')")
 
 
 def hash_password(password: str) -> str:
@@ -133,6 +141,38 @@ def authenticate(session: Session, name: str, password: str) -> User | None:
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return user
+
+
+def end_user_sessions(session: Session, user: User) -> int:
+    """End every browser session of ``user`` at once (sign out everywhere); how many ended."""
+    result = session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    session.flush()
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def set_disabled(session: Session, user: User, disabled: bool) -> int:
+    """Disable or re-enable ``user``; disabling ends their sessions. Sessions ended."""
+    user.disabled = disabled
+    session.flush()
+    return end_user_sessions(session, user) if disabled else 0
+
+
+def set_password(session: Session, user: User, password: str) -> int:
+    """Give ``user`` a new password and end their sessions; raises :class:`InvalidUser`."""
+    user.password_hash = hash_password(password)
+    session.flush()
+    return end_user_sessions(session, user)
+
+
+def set_role(session: Session, user: User, role: Role | str, *, agency: str | None = None) -> int:
+    """Change what ``user`` may do (and, for a liaison officer, their agency); ends their
+    sessions, so no page keeps what the old role could see. Raises :class:`InvalidUser`."""
+    role = _role(role)
+    _check_agency(role, agency)
+    user.role = role.value
+    user.agency = agency
+    session.flush()
+    return end_user_sessions(session, user)
 
 
 def get_user(session: Session, name: str) -> User:

@@ -7,6 +7,7 @@ A party that already has a change under way for a URL ignores reminders about it
 
 from __future__ import annotations
 
+from sandbox.replies import is_dead
 from sandbox.state import Forwarding, Move, Removal, Reupload, Suspension, WorldState
 from sandbox.world.index import Party
 from sandbox.world.model import Network, Partner, Registrar
@@ -24,6 +25,8 @@ class NoticeBehaviour:
         """React to one message delivered at clock time `at` naming `url_keys`."""
         for recipient in recipients:
             for party in self.state.index.mailboxes.get(recipient.lower(), []):
+                if is_dead(party, recipient):
+                    continue  # its mailbox bounces: nobody there reads the notice
                 for key in url_keys:
                     self._react(party, key, at)
 

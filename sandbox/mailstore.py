@@ -12,6 +12,7 @@ from typing import Any
 
 from sandbox.behaviour import NoticeBehaviour
 from sandbox.notice_scan import urls_in_message
+from sandbox.replies import ReplyDesk
 from sandbox.state import WorldState
 
 MAX_KEPT_BYTES = 2 << 20  # a stored message is cut here; notices are far smaller
@@ -58,6 +59,7 @@ class Mailstore:
     state: WorldState
     behaviour: NoticeBehaviour
     spool: Path | None = None
+    replies: ReplyDesk | None = None
     mailboxes: dict[str, list[ReceivedMessage]] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -87,6 +89,9 @@ class Mailstore:
                 self._write(message, rcpt, self.spool)
         self.state.advance()
         self.behaviour.notice_received(list(message.rcpt_tos), keys, now)
+        if self.replies is not None:
+            self.replies.notice_received(mail_from, list(message.rcpt_tos), raw, now)
+            self.replies.pump()
         return message
 
     @staticmethod

@@ -91,6 +91,11 @@ def expected_outcome(index: WorldIndex, url: ContentUrl, holder_id: str | None) 
     first = holder.abuse_email if holder.is_cdn else _reached_via(world, holder)
     action = actor.behaviour.action
     removed = frozenset({"removed"})
+    dead = any(r.kind == "bounce" for r in actor.replies)
+    if dead and actor.also_email and action == "remove" and first == actor.abuse_email:
+        # The notice bounces; re-routed to the address in the remarks, where the host acts.
+        told = {actor.abuse_email: 1, actor.also_email: 1}
+        return Expected("removed", url_states=removed, told=told)
     if action == "remove":
         return Expected("removed", url_states=removed, told={first: 1})
     if action == "reupload":

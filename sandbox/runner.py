@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import mailbox
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -12,6 +15,7 @@ from sandbox.bootstrap import write_bootstrap
 from sandbox.faults import FaultInjector
 from sandbox.mailstore import Mailstore
 from sandbox.outputs import served_networks, write_directory, write_env, write_reports
+from sandbox.replies import ReplyDesk
 from sandbox.servers.content import ContentServer
 from sandbox.servers.dns import DnsServer
 from sandbox.servers.inspection import InspectionServer, InspectionService
@@ -23,6 +27,8 @@ from sandbox.world.check import check_world
 from sandbox.world.model import SERVER_NAMES, FaultPlan, World
 
 SERVICE_HOST = "127.0.0.1"
+REPLY_TICK = 0.25
+"""Seconds between two looks at the replies waiting to be delivered."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +96,10 @@ class Sandbox:
         self.index = check_world(world)
         self.state = WorldState(self.index, clock)
         self.behaviour = NoticeBehaviour(self.state)
-        self.store = Mailstore(self.state, self.behaviour, spool=mail_dir)
+        self.inbox = workdir / "inbox"
+        self.replies = ReplyDesk(self.index, clock, self.inbox.resolve())
+        self.store = Mailstore(self.state, self.behaviour, spool=mail_dir, replies=self.replies)
+        self._ticker: asyncio.Task[None] | None = None
         plans = {**world.faults, **(faults or {})}
         self.faults = {name: FaultInjector(plans.get(name)) for name in SERVER_NAMES}
         self.dns = DnsServer(self.state, self.faults["dns"])
@@ -126,9 +135,17 @@ class Sandbox:
             await self.close()
             raise
         self.env = self._write_files()
+        self._ticker = asyncio.get_running_loop().create_task(self._tick())
+
+    async def _tick(self) -> None:
+        """Deliver the world's replies when due, whether or not anyone looks at the world."""
+        while True:
+            await asyncio.sleep(REPLY_TICK)
+            self.replies.pump()
 
     def _write_files(self) -> dict[str, str]:
         self.workdir.mkdir(parents=True, exist_ok=True)
+        mailbox.Maildir(self.inbox, create=True)  # the engine's inbox, empty until replies come
         assert self.rdap.service is not None
         bootstrap = write_bootstrap(self.rdap.service, self.workdir / "rdap-bootstrap")
         directory = write_directory(self.world, self.workdir / "directory.yaml")
@@ -154,6 +171,7 @@ class Sandbox:
             "TAKEDOWN_SMTP_URL": f"smtp://{host}:{self.ports.smtp}",
             "TAKEDOWN_PROBE_ALLOWED_NETWORKS": ",".join(served_networks(self.world)),
             "TAKEDOWN_DIRECTORY": str(directory.resolve()),
+            "TAKEDOWN_INBOX_URL": f"maildir://{self.inbox.resolve()}",
             "TAKEDOWN_SANDBOX_REPORTS": str(reports.resolve()),
             "TAKEDOWN_SANDBOX_INSPECT": f"http://{host}:{self.ports.inspect}",
         }
@@ -164,6 +182,10 @@ class Sandbox:
 
     async def close(self) -> None:
         """Stop every server; safe to call on a partly started sandbox."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
         if self.inspection is not None:
             await self.inspection.close()
         await self.content.close()

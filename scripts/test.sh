@@ -14,6 +14,7 @@ command -v chromium >/dev/null || needed+=(chromium)
 command -v nsd-checkzone >/dev/null || needed+=(nsd)
 command -v swaks >/dev/null || needed+=(swaks)
 command -v unbound >/dev/null || needed+=(unbound)
+[ -x /usr/sbin/dovecot ] || needed+=(dovecot-imapd)
 # WeasyPrint warns (an error under our warnings filter) when HarfBuzz-Subset is missing.
 ldconfig -p | grep -q libharfbuzz-subset || needed+=(libharfbuzz-subset0)
 if [ "${#needed[@]}" -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

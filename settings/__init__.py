@@ -5,6 +5,8 @@ The names are an external contract (see the design): deployments and the sandbox
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 from functools import lru_cache
 from pathlib import Path
@@ -48,7 +50,15 @@ class Settings(BaseSettings):
     outbox_dir: Path = Path("outbox")
     probe_allowed_networks: CommaList = Field(default_factory=list)
     directory: Path | None = None
+    inbox_url: SecretStr | None = None
+    """Where replies and bounces arrive: ``maildir:///path`` or ``imaps://user:pass@host/INBOX``."""
+    inbox_ca_file: Path | None = None
+    """CA certificates the IMAP server's certificate is checked against (default: the system's)."""
     signing_key: SecretStr | None = None
+    audit_key: SecretStr | None = None
+    """HMAC key of the audit chain (base64 of 32+ bytes), kept outside the database."""
+    audit_checkpoint_file: Path | None = None
+    """Where signed checkpoints of the audit chain's head are appended (outside the database)."""
     categories: CommaList = Field(default_factory=lambda: list(DEFAULT_CATEGORIES))
     default_source: str = Field(
         default="local", description="Source code given to reports that name none."
@@ -66,16 +76,24 @@ class Settings(BaseSettings):
     probe_user_agent: str = "TakedownProbe/0.1 (hotline removal verification)"
 
     # Web app.
-    session_secret: SecretStr | None = None
-    """Signs session cookies; without it a random one is made per process (sign-ins then
-    do not survive a restart)."""
+    session_idle_minutes: float = Field(default=60.0, gt=0, le=7 * 24 * 60)
+    """A browser session ends after this long without a request."""
+    session_max_hours: float = Field(default=8.0, gt=0, le=30 * 24)
+    """A browser session ends this long after sign-in, however busy."""
     cookie_secure: bool = True
+    trusted_proxies: CommaList = Field(default_factory=list)
+    """CIDRs of the proxies in front of the web app, whose X-Forwarded-For is believed."""
+    liaison_sees_all_notices: bool = False
+    """Show liaison officers every notice of a case referred to them, not only those addressed
+    to their agency."""
     """Send session cookies only over HTTPS; turn off only for local testing."""
     web_request_threads: int = Field(default=4, ge=1, le=64)
     """Threads serving requests in each web process; more processes (``--workers``) scale
     further, since the threads of one process share its interpreter lock."""
 
-    @field_validator("dns_nameservers", "probe_allowed_networks", "categories", mode="before")
+    @field_validator(
+        "dns_nameservers", "probe_allowed_networks", "categories", "trusted_proxies", mode="before"
+    )
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         return _split_commas(value)
@@ -93,7 +111,7 @@ class Settings(BaseSettings):
             servers[name.strip().lower()] = address.strip()
         return servers
 
-    @field_validator("probe_allowed_networks")
+    @field_validator("probe_allowed_networks", "trusted_proxies")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
         for item in value:
@@ -101,6 +119,19 @@ class Settings(BaseSettings):
                 ipaddress.ip_network(item, strict=False)
             except ValueError:
                 raise ValueError(f"'{item}' is not a network in CIDR notation") from None
+        return value
+
+    @field_validator("audit_key")
+    @classmethod
+    def _audit_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        try:
+            raw = base64.b64decode(value.get_secret_value().strip(), validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("the audit key is not base64") from None
+        if len(raw) < 32:
+            raise ValueError(f"the audit key must hold at least 32 bytes, not {len(raw)}")
         return value
 
     @field_validator("categories")

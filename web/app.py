@@ -17,9 +17,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
-from starlette.middleware.sessions import SessionMiddleware
 
 from notices.mail.addresses import InvalidAddress
+from records.bundle import EvidenceMismatch
 from records.signing import InvalidSigningKey, SigningKeyMissing
 from registry.case_actions import ReasonRequired
 from registry.cases import CaseNotFound
@@ -45,7 +45,6 @@ from web.routes.cases import router as cases_router
 from web.security import SecurityHeaders
 from web.views import environment
 
-SESSION_COOKIE = "takedown_session"
 STATIC = Path(__file__).parent / "static"
 
 # Failures a user can act on, each with the status it is answered with.
@@ -56,6 +55,7 @@ _USER_ERRORS: dict[type[Exception], int] = {
     UserNotFound: 404,
     SigningKeyMissing: 503,
     InvalidSigningKey: 503,
+    EvidenceMismatch: 409,
     IllegalTransition: 400,
     InvalidAddress: 400,
     ReasonRequired: 400,
@@ -86,10 +86,11 @@ def create_app(
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
+    engine = engine or engine_for(settings.database_url)
     app.state.web = WebState(
-        engine=engine or engine_for(settings.database_url),
+        engine=engine,
         config=config,
-        throttle=SignInThrottle(config.sign_in_limits),
+        throttle=SignInThrottle(engine, config.sign_in_limits),
         start_takedown=starter,
         principals=PrincipalCache(config.principal_cache_seconds),
     )
@@ -97,14 +98,6 @@ def create_app(
     for router in (auth_router, actions_router, cases_router, admin_router, api_router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.add_middleware(
-        SessionMiddleware,
-        secret_key=config.session_secret,
-        session_cookie=SESSION_COOKIE,
-        max_age=config.session_max_age_seconds,
-        same_site="lax",
-        https_only=config.cookie_secure,
-    )
     app.add_middleware(SecurityHeaders)
     app.add_exception_handler(SignInRequired, _sign_in_required)
     for error in _USER_ERRORS:

@@ -1,6 +1,7 @@
 """Who is asking (session cookie or bearer token), what their role lets them do, and CSRF.
 
-Pages authenticate with the signed session cookie; machines with ``Authorization: Bearer``.
+Pages authenticate with the session cookie (a session kept in the database, looked up on every
+request, so one ended anywhere is refused at once); machines with ``Authorization: Bearer``.
 A request carrying a bearer header is judged by the token alone, never by a cookie next to it.
 """
 
@@ -11,12 +12,10 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from registry.db import session_factory
-from registry.models import User
 from registry.queries import Forbidden
 from registry.users import (
     MAX_TOKEN_LENGTH,
@@ -28,9 +27,9 @@ from registry.users import (
     user_for_token,
 )
 from web.config import WebState
-from web.security import CSRF_FIELD, csrf_valid
+from web.security import CSRF_FIELD
+from web.sessions import csrf_matches, request_session
 
-SESSION_USER = "uid"
 CaseId = Annotated[int, Path(ge=1, le=2**62, description="The case's number")]
 MAX_FORM_PART_BYTES = 8 * 2**20
 
@@ -66,7 +65,7 @@ async def optional_user(
 ) -> Principal | None:
     """The enabled user behind the request's token or session, or None.
 
-    Async on purpose: a principal seen in the last few seconds comes from memory (see
+    Async on purpose: a token's principal seen in the last few seconds comes from memory (see
     :mod:`web.principals`) without a trip to a worker thread; only a lookup goes to one.
     """
     if credentials is not None:
@@ -81,34 +80,14 @@ async def optional_user(
                 raise SignInRequired("the API token is not valid")
             state.principals.put(token_key, found)
         return found
-    user_id = request.session.get(SESSION_USER)
-    if not isinstance(user_id, int):
-        return None
-    user_key = ("user", user_id)
-    found = state.principals.get(user_key)
-    if found is None:
-        found = await run_in_threadpool(_session_principal, state, user_id)
-        if found is None:
-            request.session.clear()
-            return None
-        state.principals.put(user_key, found)
-    return found
+    live = await request_session(request, state)
+    return live.principal if live is not None else None
 
 
 def _token_principal(state: WebState, token: str) -> Principal | None:
     with session_factory(state.engine)() as session:
         user = user_for_token(session, token)
         return principal(user) if user is not None else None
-
-
-def _session_principal(state: WebState, user_id: int) -> Principal | None:
-    with session_factory(state.engine)() as session:
-        row = session.execute(
-            select(User.id, User.name, User.role, User.agency).where(
-                User.id == user_id, User.disabled.is_(False)
-            )
-        ).first()
-    return Principal(row.id, row.name, Role(row.role), row.agency) if row is not None else None
 
 
 OptionalUser = Annotated[Principal | None, Depends(optional_user)]
@@ -141,12 +120,13 @@ Auditor = Annotated[Principal, Depends(require(Role.AUDITOR))]
 Dashboarder = Annotated[Principal, Depends(require(Role.ANALYST, Role.ADMIN))]
 
 
-async def checked_form(request: Request) -> AsyncIterator[FormData]:
+async def checked_form(request: Request, state: StateDep) -> AsyncIterator[FormData]:
     """The submitted form, if it carries this session's CSRF token; closed afterwards."""
+    await request_session(request, state)
     form = await request.form(max_part_size=MAX_FORM_PART_BYTES)
     try:
         submitted = form.get(CSRF_FIELD)
-        if not isinstance(submitted, str) or not csrf_valid(request.session, submitted):
+        if not isinstance(submitted, str) or not csrf_matches(request, submitted):
             raise CsrfRejected("the form is stale or did not come from this site; reload it")
         yield form
     finally:
@@ -157,4 +137,8 @@ CheckedForm = Annotated[FormData, Depends(checked_form)]
 
 
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's address: the peer's, or the one trusted proxies forwarded for."""
+    peer = request.client.host if request.client else "unknown"
+    state = request.app.state.web
+    assert isinstance(state, WebState)
+    return state.config.trusted_proxies.client(peer, request.headers.get("x-forwarded-for"))

@@ -22,7 +22,11 @@ def bundle_response(state: WebState, user: Principal, case_id: int, channel: str
     key = configured_key(state.config.signing_key)
     with session_factory(state.engine)() as session:
         visible_case(session, user, case_id)
-        bundle = build_bundle(session, case_id, key, created_by=user.name)
+        # A liaison officer's bundle holds their agency's notices only (unless configured).
+        own = user.role is Role.LIAISON and not state.config.liaison_sees_all_notices
+        bundle = build_bundle(
+            session, case_id, key, created_by=user.name, agency=user.agency if own else None
+        )
     # Recorded before anything is sent; a short write of its own, after the reads.
     append(
         state.engine,

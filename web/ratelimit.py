@@ -1,73 +1,87 @@
-"""Sign-in throttling: failed attempts per user name and per client address.
+"""Sign-in throttling: failed attempts per account and per client, shared by every process.
 
-Counts are kept in this process's memory (a sliding window): with several app processes each
-throttles on its own, so the effective limit is multiplied by their number.
+Failures are kept in the database (:mod:`registry.sign_in_failures`), so N web processes
+enforce one limit, not N. The client is the address the connection came from, or, when that is
+a trusted proxy (``TAKEDOWN_TRUSTED_PROXIES``), the address the proxies name in
+``X-Forwarded-For``: read from the right, the first hop that is not itself a trusted proxy.
+Without trusted proxies the header is ignored, since any client can write it.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
-from collections.abc import Callable
+import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from registry.base import utcnow
+from registry.db import unit_of_work
+from registry.sign_in_failures import (
+    SignInLimits,
+    clear_failures,
+    is_blocked,
+    record_failure,
+)
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+MAX_FORWARDED_HOPS = 20
+"""Hops of X-Forwarded-For read at most; a longer header is cut to its last hops."""
 
 
 @dataclass(frozen=True, slots=True)
-class SignInLimits:
-    """How many failed sign-ins are tolerated within ``window_seconds``."""
+class TrustedProxies:
+    """The proxies whose ``X-Forwarded-For`` is believed."""
 
-    per_user: int = 5
-    per_address: int = 20
-    window_seconds: float = 15 * 60
-    max_tracked: int = 100_000
-    """Keys remembered at most, so a flood of made-up names cannot exhaust memory."""
+    networks: tuple[Network, ...] = ()
+
+    @classmethod
+    def parse(cls, cidrs: Sequence[str]) -> TrustedProxies:
+        return cls(tuple(ipaddress.ip_network(c.strip(), strict=False) for c in cidrs))
+
+    def trusts(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self.networks)
+
+    def client(self, peer: str, forwarded_for: str | None) -> str:
+        """Who is asking: ``peer``, or the nearest untrusted hop its proxies name."""
+        if not self.networks or not forwarded_for or not self.trusts(peer):
+            return peer
+        hops = [hop.strip() for hop in forwarded_for.split(",")][-MAX_FORWARDED_HOPS:]
+        client = peer
+        for hop in reversed(hops):
+            try:
+                ipaddress.ip_address(hop)
+            except ValueError:
+                break  # garbage: believe nothing further left than the last good hop
+            client = hop
+            if not self.trusts(hop):
+                break
+        return client
 
 
 class SignInThrottle:
-    """Remembers recent failures; :meth:`blocked` says whether to refuse an attempt outright."""
+    """Says whether to refuse a sign-in attempt outright, and counts the failures."""
 
-    def __init__(
-        self, limits: SignInLimits = SignInLimits(), clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.limits = limits
-        self._clock = clock
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+    def __init__(self, engine: Engine, limits: SignInLimits | None = None) -> None:
+        self.engine = engine
+        self.limits = limits or SignInLimits()
 
     def blocked(self, user: str, address: str) -> bool:
-        """True when either the name or the address has failed too often lately."""
-        with self._lock:
-            return (
-                self._recent(f"u:{user.lower()}") >= self.limits.per_user
-                or self._recent(f"a:{address}") >= self.limits.per_address
-            )
+        """True when either the account or the client has failed too often lately."""
+        with unit_of_work(self.engine) as session:
+            return is_blocked(session, user, address, self.limits, now=utcnow())
 
     def failed(self, user: str, address: str) -> None:
-        now = self._clock()
-        with self._lock:
-            if len(self._failures) >= self.limits.max_tracked:
-                self._prune(now)
-            for key in (f"u:{user.lower()}", f"a:{address}"):
-                self._failures.setdefault(key, deque()).append(now)
+        with unit_of_work(self.engine) as session:
+            record_failure(session, user, address, self.limits, now=utcnow())
 
     def succeeded(self, user: str) -> None:
-        with self._lock:
-            self._failures.pop(f"u:{user.lower()}", None)
+        with unit_of_work(self.engine) as session:
+            clear_failures(session, user)
 
-    def _recent(self, key: str) -> int:
-        times = self._failures.get(key)
-        if not times:
-            return 0
-        horizon = self._clock() - self.limits.window_seconds
-        while times and times[0] < horizon:
-            times.popleft()
-        return len(times)
 
-    def _prune(self, now: float) -> None:
-        horizon = now - self.limits.window_seconds
-        stale = [k for k, v in self._failures.items() if not v or v[-1] < horizon]
-        for key in stale:
-            del self._failures[key]
-        if len(self._failures) >= self.limits.max_tracked:
-            self._failures.clear()  # still full of live keys: an attack; start afresh
+__all__ = ["SignInLimits", "SignInThrottle", "TrustedProxies"]

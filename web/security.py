@@ -1,4 +1,4 @@
-"""Response headers that lock pages down, and the CSRF token every form carries.
+"""Response headers that lock pages down, and the name of the CSRF field every form carries.
 
 The Content-Security-Policy allows nothing but our own stylesheet and images and forms posting
 back to us: no script at all, no frames, no remote fonts or images. A page that somehow showed
@@ -6,10 +6,6 @@ hostile text could therefore still not run it or call out with it.
 """
 
 from __future__ import annotations
-
-import secrets
-from collections.abc import MutableMapping
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -26,7 +22,6 @@ _HEADERS = [
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 ]
 _NO_STORE = (b"cache-control", b"no-store")
-CSRF_KEY = "csrf"
 CSRF_FIELD = "csrf_token"
 
 
@@ -56,23 +51,6 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-def csrf_token(session: MutableMapping[str, Any]) -> str:
-    """The session's CSRF token, made on first use."""
-    token = session.get(CSRF_KEY)
-    if not isinstance(token, str) or len(token) < 32:
-        token = secrets.token_urlsafe(32)
-        session[CSRF_KEY] = token
-    return token
-
-
-def csrf_valid(session: MutableMapping[str, Any], submitted: str | None) -> bool:
-    """True when ``submitted`` is this session's token (compared in constant time)."""
-    expected = session.get(CSRF_KEY)
-    if not isinstance(expected, str) or not submitted:
-        return False
-    return secrets.compare_digest(expected.encode(), submitted.encode())
 
 
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"

@@ -11,7 +11,9 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from registry.users import Principal, Role
-from web.security import CSRF_FIELD, csrf_token
+from web.config import WebState
+from web.security import CSRF_FIELD
+from web.sessions import form_token, set_csrf_cookie
 
 MAX_SHOWN_TEXT = 20_000
 """Registry answers are capped when stored; the page caps them again for readability."""
@@ -42,6 +44,7 @@ def render(
     **context: Any,
 ) -> HTMLResponse:
     """The page ``template`` with the user, their menu and a CSRF token for its forms."""
+    csrf, fresh = form_token(request)
     page = (
         environment()
         .get_template(template)
@@ -50,11 +53,16 @@ def render(
             menu=menu(user),
             path=request.url.path,
             csrf_field=CSRF_FIELD,
-            csrf=csrf_token(request.session),
+            csrf=csrf,
             **context,
         )
     )
-    return HTMLResponse(page, status_code=status_code)
+    response = HTMLResponse(page, status_code=status_code)
+    if fresh:
+        state = request.app.state.web
+        assert isinstance(state, WebState)
+        set_csrf_cookie(response, csrf, state.config.cookie_secure)
+    return response
 
 
 def menu(user: Principal | None) -> list[tuple[str, str]]:
@@ -116,6 +124,19 @@ def resolution_facts(result: object) -> list[tuple[str, str]]:
             return ", ".join(str(v) for v in value[:20])
         return "" if value is None else str(value)[:500]
 
+    def contacts(value: object) -> str:
+        """Ranked addresses, each with where it was found, as the contacts table shows them."""
+        shown = []
+        for rank, contact in enumerate(value[:20] if isinstance(value, list) else [], start=1):
+            if not isinstance(contact, dict) or not isinstance(contact.get("email"), str):
+                continue
+            found = text(contact.get("source")) or "unknown source"
+            confidence = contact.get("confidence")
+            if isinstance(confidence, int | float):
+                found += f", {confidence:.2f}"
+            shown.append(f"{rank}. {contact['email'][:320]} ({found})")
+        return "; ".join(shown)
+
     network = part("network")
     if network:
         facts.append(
@@ -133,18 +154,18 @@ def resolution_facts(result: object) -> list[tuple[str, str]]:
                 ),
             )
         )
-        facts.append(("Network abuse contacts", text(network.get("abuse_contacts"))))
+        facts.append(("Network abuse contacts", contacts(network.get("abuse_contacts"))))
         facts.append(("Network answer from", text(network.get("source"))))
     registrar = part("registrar")
     if registrar:
         name = text(registrar.get("name"))
         iana = text(registrar.get("iana_id"))
         facts.append(("Registrar", f"{name} (IANA {iana})" if iana else name))
-        facts.append(("Registrar abuse contacts", text(registrar.get("abuse_contacts"))))
+        facts.append(("Registrar abuse contacts", contacts(registrar.get("abuse_contacts"))))
     cdn = part("cdn")
     if cdn:
         facts.append(("CDN", text(cdn.get("name"))))
-        facts.append(("CDN abuse contacts", text(cdn.get("abuse_contacts"))))
+        facts.append(("CDN abuse contacts", contacts(cdn.get("abuse_contacts"))))
     if result.get("hosting_country"):
         facts.append(("Hosting country", text(result.get("hosting_country"))))
     if result.get("ips"):

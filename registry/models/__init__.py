@@ -5,11 +5,14 @@ from registry.models.cache import CacheEntry
 from registry.models.case import Case, CaseEvent, case_reference
 from registry.models.check import Check
 from registry.models.domain import AbusiveDomain
+from registry.models.inbound import DeadAddress, InboundMail
 from registry.models.notice import Notice, NoticePdf, notice_cases
 from registry.models.organisation import Contact, Organisation, Partner
 from registry.models.report import Report
 from registry.models.resolution import Evidence, Resolution
+from registry.models.throttle import SignInFailure
 from registry.models.user import ApiToken, User
+from registry.models.web_session import WebSession
 
 __all__ = [
     "AbusiveDomain",
@@ -20,14 +23,18 @@ __all__ = [
     "CaseEvent",
     "Check",
     "Contact",
+    "DeadAddress",
     "Evidence",
+    "InboundMail",
     "Notice",
     "NoticePdf",
     "Organisation",
     "Partner",
     "Report",
     "Resolution",
+    "SignInFailure",
     "User",
+    "WebSession",
     "case_reference",
     "notice_cases",
 ]

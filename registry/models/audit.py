@@ -1,4 +1,5 @@
-"""The audit log: append-only, each entry chained to the previous one by its hash."""
+"""The audit log: append-only, each entry chained to the previous one by its hash and keyed
+by a MAC under a key kept outside the database."""
 
 from __future__ import annotations
 
@@ -21,3 +22,5 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    entry_mac: Mapped[str | None] = mapped_column(String(64))
+    """HMAC-SHA256 of ``entry_hash`` under the audit key; None for entries written without one."""

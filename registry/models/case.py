@@ -81,6 +81,8 @@ class Case(Base):
     last_outcome: Mapped[CheckOutcome | None] = mapped_column(str_enum(CheckOutcome))
     consecutive_removed: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     last_reminder_at: Mapped[datetime | None]
+    ticket: Mapped[str | None] = mapped_column(String(64))
+    """The host's own ticket number for the case, from its acknowledgement; quoted in reminders."""
     analyst_reason: Mapped[str | None] = mapped_column(Text)
     """Why ``needs_analyst`` was set (changed content, no removal after a long time …)."""
 

@@ -30,7 +30,7 @@ from notices.facts import (
     XarfClassification,
     clean_text,
 )
-from registry.models import Case, Contact, Report, Resolution
+from registry.models import Case, Contact, DeadAddress, Report, Resolution
 from urls import defang
 
 OVERRIDE_SOURCE = "override"
@@ -83,11 +83,17 @@ def _contacts(raw: object) -> list[AbuseContact]:
     return found
 
 
-def _ranked(overrides: Sequence[str], traced: Iterable[AbuseContact]) -> tuple[AbuseContact, ...]:
+def _ranked(
+    overrides: Sequence[str], traced: Iterable[AbuseContact], dead: frozenset[str] = frozenset()
+) -> tuple[AbuseContact, ...]:
+    """Overrides first, then the traced contacts; addresses a permanent bounce showed dead
+    are passed over, so routing takes the next in rank."""
     first = [AbuseContact(address=a[:MAX_RAW_CONTACT_ADDRESS]) for a in overrides]
     seen = {c.address.lower() for c in first}
     rest = [c for c in traced if c.address.lower() not in seen]
-    return tuple([*first, *rest][:MAX_CONTACTS])
+    return tuple(
+        [c for c in [*first, *rest] if c.address.strip().lower() not in dead][:MAX_CONTACTS]
+    )
 
 
 def _asn(value: object) -> int | None:
@@ -127,6 +133,7 @@ def facts_from_rows(
     reports: Sequence[Report],
     result: Mapping[str, Any] | None,
     overrides: _Overrides | None = None,
+    dead: frozenset[str] = frozenset(),
 ) -> CaseFacts:
     """The facts of one case from its row, its reports and its latest resolution result.
 
@@ -141,7 +148,7 @@ def facts_from_rows(
     host_contacts = (
         ()
         if behind_cdn
-        else _ranked(chosen.host, _contacts((network_data or {}).get("abuse_contacts")))
+        else _ranked(chosen.host, _contacts((network_data or {}).get("abuse_contacts")), dead)
     )
     cdn = None
     if cdn_data is not None or chosen.cdn:
@@ -149,7 +156,7 @@ def facts_from_rows(
         name = cdn_data.get("name")
         cdn = Cdn(
             name=name if isinstance(name, str) and name else case.cdn_name,
-            contacts=_ranked(chosen.cdn, _contacts(cdn_data.get("abuse_contacts"))),
+            contacts=_ranked(chosen.cdn, _contacts(cdn_data.get("abuse_contacts")), dead),
         )
     registrar = None
     if registrar_data is not None or chosen.registrar:
@@ -158,7 +165,9 @@ def facts_from_rows(
         registrar = Registrar(
             name=name if isinstance(name, str) and name else case.registrar_name,
             iana_id=_iana_id(registrar_data.get("iana_id")),
-            contacts=_ranked(chosen.registrar, _contacts(registrar_data.get("abuse_contacts"))),
+            contacts=_ranked(
+                chosen.registrar, _contacts(registrar_data.get("abuse_contacts")), dead
+            ),
         )
     sources = [r.source for r in reports if _SOURCE.match(r.source or "")]
     url = CaseUrl(
@@ -185,6 +194,7 @@ def facts_from_rows(
         hosting_unknown_behind_cdn=behind_cdn,
         first_notice_at=case.first_notice_at,
         last_checked_at=case.last_check_at,
+        ticket=case.ticket,
     )
 
 
@@ -222,8 +232,29 @@ def _latest_results(session: Session, case_ids: Sequence[int]) -> dict[int, Mapp
     return {case_id: result for case_id, result in rows if isinstance(result, Mapping)}
 
 
+def dead_addresses(session: Session, candidates: Iterable[str] | None = None) -> frozenset[str]:
+    """The lower-cased addresses known dead (among ``candidates`` when given)."""
+    if candidates is None:
+        return frozenset(session.scalars(select(DeadAddress.email)))
+    wanted = sorted({c.strip().lower() for c in candidates})
+    found: set[str] = set()
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start : start + CHUNK]
+        found.update(session.scalars(select(DeadAddress.email).where(DeadAddress.email.in_(chunk))))
+    return frozenset(found)
+
+
+def _addresses_in(result: Mapping[str, Any] | None) -> list[str]:
+    found: list[str] = []
+    for part in ("network", "registrar", "cdn"):
+        data = _mapping((result or {}).get(part))
+        found += [c.address for c in _contacts((data or {}).get("abuse_contacts"))]
+    return found
+
+
 def load_case_facts(session: Session, cases: Sequence[Case]) -> dict[int, CaseFacts | FactsProblem]:
-    """The facts of each case (keyed by id), or why they could not be made."""
+    """The facts of each case (keyed by id), or why they could not be made. Addresses known
+    dead are left out of every party's contacts."""
     facts: dict[int, CaseFacts | FactsProblem] = {}
     for start in range(0, len(cases), CHUNK):
         chunk = cases[start : start + CHUNK]
@@ -241,6 +272,11 @@ def load_case_facts(session: Session, cases: Sequence[Case]) -> dict[int, CaseFa
             if org is not None
         }
         overrides = _override_addresses(session, org_ids)
+        dead = dead_addresses(
+            session,
+            [a for r in results.values() for a in _addresses_in(r)]
+            + [a for found in overrides.values() for a in found],
+        )
 
         for case in chunk:
             chosen = _Overrides(
@@ -250,7 +286,7 @@ def load_case_facts(session: Session, cases: Sequence[Case]) -> dict[int, CaseFa
             )
             try:
                 facts[case.id] = facts_from_rows(
-                    case, reports[case.id], results.get(case.id), chosen
+                    case, reports[case.id], results.get(case.id), chosen, dead
                 )
             except (ValidationError, ValueError) as exc:
                 first = str(exc).splitlines()

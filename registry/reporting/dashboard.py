@@ -17,6 +17,9 @@ class Dashboard:
     by_status: dict[str, int]
     total: int
     open: int
+    """Open cases still being worked on: verified removals are counted in ``watched``."""
+    watched: int
+    """Removal verified, still watched for reappearance (open until closed)."""
     needs_analyst: int
     removed: int
     median_notice_to_removal_hours: float | None
@@ -46,11 +49,13 @@ def dashboard(session: Session) -> Dashboard:
         confirmation_spans.append((removed - confirmed).total_seconds() / 3600)
         if first_notice is not None:
             notice_spans.append((removed - first_notice).total_seconds() / 3600)
-    open_count = sum(by_status[s.value] for s in CaseStatus.open_statuses())
+    watched = by_status[CaseStatus.REMOVED.value]
+    open_count = sum(by_status[s.value] for s in CaseStatus.open_statuses()) - watched
     return Dashboard(
         by_status=by_status,
         total=sum(by_status.values()),
         open=open_count,
+        watched=watched,
         needs_analyst=needs_analyst or 0,
         removed=len(confirmation_spans),
         median_notice_to_removal_hours=statistics.median(notice_spans) if notice_spans else None,

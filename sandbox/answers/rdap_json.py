@@ -139,10 +139,14 @@ def holder_entities(holder: Network, style: str) -> tuple[list[JSON], list[JSON]
         "roles": ["abuse"],
         "vcardArray": vcard(f"Abuse Desk {holder.name}", email=holder.abuse_email, kind="group"),
     }
+    also: list[JSON] = []
+    if holder.also_email:
+        text = f"Abuse reports may also be sent to {holder.also_email}"
+        also = [{"title": "remarks", "description": [text]}]
     if style == "ripe":
-        return [registrant, abuse], []
+        return [registrant, abuse], also
     registrant["entities"] = [abuse]
-    return [registrant], []
+    return [registrant], also
 
 
 def ip_network_object(allocation: Allocation, rir: Rir, base: str) -> JSON:

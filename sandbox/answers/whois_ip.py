@@ -48,6 +48,8 @@ def arin_net(allocation: Allocation) -> str:
     ]
     if holder.abuse_in == "remarks":
         lines.append(f"Comment:        Please send abuse reports to {holder.abuse_email}")
+    if holder.also_email:
+        lines.append(f"Comment:        Abuse reports may also be sent to {holder.also_email}")
     lines += [
         "",
         f"OrgName:        {holder.name}",

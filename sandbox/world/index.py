@@ -110,6 +110,7 @@ class WorldIndex:
                     self.records.setdefault(name, NameRecords(a=(address,)))
         self.mailboxes: dict[str, list[Party]] = {}
         parties: list[tuple[str, Party]] = [(n.abuse_email, n) for n in world.networks]
+        parties += [(n.also_email, n) for n in world.networks if n.also_email]
         parties += [(r.abuse_email, r) for r in world.registrars]
         parties += [(p.email, p) for p in world.partners]
         parties += [(world.hotline.from_address, world.hotline)]

@@ -25,6 +25,7 @@ from sandbox.world.model import (
     Registrar,
     RegistrarBehaviour,
     Registry,
+    ReplyBehaviour,
     Rir,
     World,
     WorldError,
@@ -216,6 +217,7 @@ def _registrar(e: _Entry) -> Registrar:
         language=e.get("language", str, "en"),
         behaviour=behaviour,
         email=_lower(e.get("email", str, None)),
+        replies=_replies(e),
     )
     e.done()
     return registrar
@@ -253,9 +255,27 @@ def _network(e: _Entry, *, cdn: bool) -> Network:
         abuse_in=_choice(e, "abuse_in", ("record", "remarks"), "record"),
         behaviour=behaviour,
         is_cdn=cdn,
+        replies=_replies(e),
+        also_email=(e.get("also_email", str, None) or "").lower() or None,
     )
     e.done()
     return network
+
+
+def _replies(e: _Entry) -> tuple[ReplyBehaviour, ...]:
+    found = []
+    for r in e.entries("replies"):
+        reply = ReplyBehaviour(
+            kind=_choice(r, "kind", ("auto_ack", "bounce", "removed", "not_our_customer"), None),
+            delay=r.get("delay", float, 2.0),
+            mta=_choice(r, "mta", ("postfix", "exim"), "postfix"),
+            ticket_prefix=r.get("ticket_prefix", str, "Ticket#"),
+        )
+        r.done()
+        if reply.kind is None:
+            raise WorldError(f"{r.where}.kind is required")
+        found.append(reply)
+    return tuple(found)
 
 
 def _records(e: _Entry) -> NameRecords:

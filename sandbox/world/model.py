@@ -22,6 +22,8 @@ PartnerKind = Literal["hotline", "police"]
 HostAction = Literal["remove", "ignore", "reupload", "move", "forward"]
 RegistrarAction = Literal["suspend", "ignore"]
 RemovalCode = Literal[404, 410]
+ReplyKind = Literal["auto_ack", "bounce", "removed", "not_our_customer"]
+BounceFormat = Literal["postfix", "exim"]
 
 SERVER_NAMES = ("dns", "whois", "rdap", "content", "smtp")
 
@@ -47,6 +49,22 @@ class RegistrarBehaviour:
 
     action: RegistrarAction = "ignore"
     delay: float = 20.0
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyBehaviour:
+    """How a party's mailbox answers a notice, `delay` seconds after it arrives.
+
+    ``bounce``: the mailbox is dead; its mail server accepts the notice, then returns a
+    delivery status notification in the format of ``mta``, and nobody acts on the notice.
+    ``auto_ack``: a ticket system's acknowledgement (``ticket_prefix`` and a number in the
+    subject). ``removed`` and ``not_our_customer``: a person's reply quoting the notice.
+    """
+
+    kind: ReplyKind
+    delay: float = 2.0
+    mta: BounceFormat = "postfix"
+    ticket_prefix: str = "Ticket#"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +104,7 @@ class Registrar:
     behaviour: RegistrarBehaviour = RegistrarBehaviour()
     email: str | None = None
     """The registrar's general contact: all that AFNIC- and .nz-style registries print of it."""
+    replies: tuple[ReplyBehaviour, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +123,10 @@ class Network:
     abuse_in: AbuseIn = "record"
     behaviour: HostBehaviour = HostBehaviour()
     is_cdn: bool = False
+    replies: tuple[ReplyBehaviour, ...] = ()
+    also_email: str | None = None
+    """A second abuse address, published in a remark (after the abuse entity, so ranked
+    second); it reaches the same party, and never bounces."""
 
     @property
     def home_address(self) -> IPAddress:

@@ -10,8 +10,8 @@ from typing import Annotated
 
 import typer
 
-from records.archive import sha256_hex, verify
-from records.bundle import build_bundle
+from records.archive import sha256_hex
+from records.bundle import build_bundle, verify_bundle
 from records.partner import partner_export
 from records.signing import (
     configured_key,
@@ -72,14 +72,15 @@ def verify_command(
         ),
     ] = None,
 ) -> None:
-    """Check a bundle's signature and every file's digest; exit 1 naming what was changed."""
+    """Check a bundle's signature, every file's digest against the manifest and every evidence
+    file against its capture hash; exit 1 naming what was changed."""
     with errors():
         if public_key is not None:
             key = load_public_key(public_key.read_bytes())
         else:
             key = configured_key(signing_key_text()).public_key()
         data = file.read_bytes()
-    check = verify(data, key)
+    check = verify_bundle(data, key)
     if not check.ok:
         for problem in check.problems:
             typer.echo(f"FAILED: {problem}", err=True)

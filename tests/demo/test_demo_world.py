@@ -87,6 +87,17 @@ def test_the_demo_ends_every_case_where_the_world_takes_it_even_after_a_stall(
             for address in want.never_told:
                 assert _naming(sandbox.mailbox(address), served) == 0, (where, address)
 
+        # A host that acknowledges with a ticket has it quoted in every reminder it gets.
+        for network in sandbox.world.networks:
+            acks = [r for r in network.replies if r.kind == "auto_ack"]
+            if not acks or network.behaviour.action != "ignore":
+                continue
+            mail = sandbox.mailbox(network.abuse_email)
+            reminders = [m for m in mail if "Reminder" in m["subject"]]
+            assert reminders, network.id
+            quoted = f"Your ticket number: {acks[0].ticket_prefix}{network.asn}"
+            assert all(quoted in m["raw"] for m in reminders), network.id
+
     assert summary["removals_verified"] == sum(
         1 for want in expected.values() if want.status == "removed"
     )

@@ -57,6 +57,8 @@ def test_the_schedules_are_the_ones_operations_relies_on() -> None:
     (cycle,) = _schedules(deployments["tracking-cycle"])
     (deliver,) = _schedules(deployments["deliver"])
     (digest,) = _schedules(deployments["daily-digest"])
+    (inbox,) = _schedules(deployments["inbox"])
+    assert isinstance(inbox, IntervalSchedule) and inbox.interval == timedelta(minutes=5)
     assert isinstance(cycle, IntervalSchedule) and cycle.interval == timedelta(minutes=15)
     assert isinstance(deliver, IntervalSchedule) and deliver.interval == timedelta(minutes=5)
     assert isinstance(digest, CronSchedule) and digest.cron.split()[2:] == ["*", "*", "*"]

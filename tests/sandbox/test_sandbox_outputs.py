@@ -29,6 +29,7 @@ ENV_KEYS = {
     "TAKEDOWN_SMTP_URL",
     "TAKEDOWN_PROBE_ALLOWED_NETWORKS",
     "TAKEDOWN_DIRECTORY",
+    "TAKEDOWN_INBOX_URL",
     "TAKEDOWN_SANDBOX_REPORTS",
     "TAKEDOWN_SANDBOX_INSPECT",
 }
@@ -38,8 +39,11 @@ def test_env_names_every_setting(served: SandboxHandle) -> None:
     env = served.env
     assert set(env) == ENV_KEYS
     assert env["TAKEDOWN_SMTP_URL"] == f"smtp://127.0.0.1:{served.ports.smtp}"
-    assert "127.16.0.0/14" in env["TAKEDOWN_PROBE_ALLOWED_NETWORKS"].split(",")
+    assert "127.16.0.0/13" in env["TAKEDOWN_PROBE_ALLOWED_NETWORKS"].split(",")
     assert "127.0.0.1" not in env["TAKEDOWN_PROBE_ALLOWED_NETWORKS"]
+    # The world's replies land in a Maildir the engine reads as its inbox.
+    inbox = Path(env["TAKEDOWN_INBOX_URL"].removeprefix("maildir://"))
+    assert env["TAKEDOWN_INBOX_URL"].startswith("maildir:///") and (inbox / "new").is_dir()
 
 
 def test_directory_follows_version_1(served: SandboxHandle) -> None:

@@ -40,7 +40,7 @@ def _emails(contacts: list[AbuseContact]) -> list[str]:
 def test_every_url_reaches_the_network_registrar_cdn_and_country_of_the_world(
     traced: list[tuple[Expected, HostingResult]],
 ) -> None:
-    assert len(traced) == 13
+    assert len(traced) == 14
     for want, got in traced:
         where = got.url
         assert got.registrar is not None, where

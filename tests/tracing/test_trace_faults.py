@@ -79,10 +79,10 @@ def test_a_hostile_day_ends_every_trace_cleanly_and_the_retry_recovers(
     intake_sandbox_reports(engine, hostile)
     sources = quick_sources(hostile)
     summary = trace_batch(engine, sources, actor="test")
-    assert summary.claimed == 13 and summary.traced + summary.failed == 13
+    assert summary.claimed == 14 and summary.traced + summary.failed == 14
     with unit_of_work(engine) as session:
         cases = session.scalars(select(Case)).all()
-        assert len(session.scalars(select(Resolution)).all()) == 13
+        assert len(session.scalars(select(Resolution)).all()) == 14
     for case in cases:
         assert case.status in (CaseStatus.TRACED, CaseStatus.TRACE_FAILED)
         if case.status is CaseStatus.TRACE_FAILED:
@@ -106,7 +106,7 @@ def test_refused_registry_connections_fail_the_trace_with_the_reason(
     with running_sandbox(example_world, faults={"rdap": refuse, "whois": refuse}) as handle:
         intake_sandbox_reports(engine, handle)
         summary = trace_batch(engine, quick_sources(handle), actor="test")
-    assert (summary.traced, summary.failed) == (0, 13)
+    assert (summary.traced, summary.failed) == (0, 14)
     with unit_of_work(engine) as session:
         case = session.scalars(select(Case).order_by(Case.id)).first()
         assert case is not None and case.registrar_name is None
@@ -137,7 +137,7 @@ def test_dns_timeouts_fail_the_trace_and_say_so(engine: Engine, example_world: W
     with running_sandbox(example_world, faults={"dns": silent}) as handle:
         intake_sandbox_reports(engine, handle)
         summary = trace_batch(engine, quick_sources(handle), actor="test")
-    assert summary.failed == 13
+    assert summary.failed == 14
     with unit_of_work(engine) as session:
         case = session.scalars(select(Case)).first()
         assert case is not None
@@ -162,9 +162,9 @@ def test_the_trace_flow_finishes_on_a_hostile_day(
             watcher = RecordingWatcher()
             with progress.watched_by(watcher):
                 total = trace_flow(batch_size=5)
-            assert total["claimed"] == 13 and total["traced"] + total["failed"] == 13
+            assert total["claimed"] == 14 and total["traced"] + total["failed"] == 14
             # Counted up front, reported once per batch.
-            assert watcher.begun == [("trace", 13)] and watcher.advanced == [5, 5, 3]
+            assert watcher.begun == [("trace", 14)] and watcher.advanced == [5, 5, 4]
             assert total["batches"] == 3
             assert set(statuses(engine).values()) <= {CaseStatus.TRACED, CaseStatus.TRACE_FAILED}
         finally:

@@ -49,7 +49,6 @@ def starter() -> RecordingStarter:
 @pytest.fixture
 def web_config(signing_key: str) -> WebConfig:
     return WebConfig(
-        session_secret="test-session-secret-" + "x" * 20,
         cookie_secure=False,
         signing_key=signing_key,
         categories=("A", "B", "C", "baseline"),

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from registry.audit import AuditAction, record, verify_chain
 from registry.db import unit_of_work
+from settings import get_settings
 from takedown.cli import app
 
 runner = CliRunner()
@@ -29,6 +30,7 @@ def append(engine: Engine, count: int, actor: str = "ana") -> None:
 
 def verify_cli(monkeypatch: pytest.MonkeyPatch, database_url: str) -> tuple[int, str, str]:
     monkeypatch.setenv("TAKEDOWN_DATABASE_URL", database_url)
+    get_settings.cache_clear()  # appending read the settings before the URL was set
     result = runner.invoke(app, ["audit", "verify"])
     return result.exit_code, result.stdout, result.stderr
 

@@ -59,7 +59,6 @@ def server(tmp_path: Path, signing_key: str) -> Iterator[tuple[subprocess.Popen[
     env = {
         **os.environ,
         "TAKEDOWN_DATABASE_URL": url,
-        "TAKEDOWN_SESSION_SECRET": "serve-test-" + "s" * 32,
         "TAKEDOWN_SIGNING_KEY": signing_key,
     }
     process = subprocess.Popen(

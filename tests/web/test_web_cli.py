@@ -70,3 +70,36 @@ def test_the_dashboard_counts_by_status_and_takes_the_median(engine: Engine, wor
     assert figures.removed == 2
     assert figures.median_notice_to_removal_hours == pytest.approx(20.0)
     assert figures.median_confirmation_to_removal_hours == pytest.approx(21.0)
+
+
+@pytest.mark.parametrize(
+    ("command", "stdin", "action"),
+    [
+        (["users", "disable", "ana"], None, "user_disabled"),
+        (["users", "password", "ana"], "a brand new passphrase\n", "password_changed"),
+        (["users", "role", "ana", "--role", "auditor"], None, "role_changed"),
+        (["users", "sign-out", "ana"], None, "sessions_ended"),
+    ],
+)
+def test_user_changes_on_the_command_line_end_every_session(
+    engine: Engine,
+    database_url: str,
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    command: list[str],
+    stdin: str | None,
+    action: str,
+) -> None:
+    from registry.web_sessions import SessionLimits, live_session, start_session
+
+    monkeypatch.setenv("TAKEDOWN_DATABASE_URL", database_url)
+    with unit_of_work(engine) as session:
+        ana = session.scalars(select(User).where(User.name == "ana")).one()
+        cookie, _ = start_session(session, ana.id, now=T0)
+    result = runner.invoke(app, command, input=stdin)
+    assert result.exit_code == 0, result.stderr
+    assert "1 session(s) ended" in result.stderr
+    with unit_of_work(engine) as session:
+        assert live_session(session, cookie, SessionLimits(), now=T0) is None
+        last = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+        assert last is not None and last.action == action and last.subject == "user:ana"

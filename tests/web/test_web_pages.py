@@ -72,7 +72,7 @@ def test_the_session_cookie_is_secure_unless_turned_off(engine: Engine, world: W
     from settings import Settings
     from web.app import create_app
 
-    app = create_app(Settings(cookie_secure=True, session_secret="s" * 40), engine=engine)
+    app = create_app(Settings(cookie_secure=True), engine=engine)
     with serving(app) as live, anonymous(live.url) as client:
         response = client.get("/sign-in")
         assert "secure" in response.headers["set-cookie"].lower()

@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from registry.audit import AuditAction, recent_entries, record, verify_chain
 from registry.db import session_factory, unit_of_work
-from registry.models import Partner
+from registry.models import Partner, User
+from registry.queries import inbox_queue
 from registry.reporting.dashboard import dashboard
-from registry.users import Role, create_user, list_users
+from registry.users import (
+    Principal,
+    Role,
+    create_user,
+    end_user_sessions,
+    get_user,
+    list_users,
+    set_disabled,
+    set_password,
+    set_role,
+)
 from web.deps import Admin, Auditor, CheckedForm, Dashboarder, StateDep
 from web.views import render
 
@@ -24,7 +37,9 @@ AUDIT_PAGE = 100
 def dashboard_page(request: Request, user: Dashboarder, state: StateDep) -> Response:
     with session_factory(state.engine)() as session:
         figures = dashboard(session)
-    return render(request, "dashboard.html", user, f=figures)
+        # Replies are case material: only analysts see them.
+        queue = inbox_queue(session) if user.role is Role.ANALYST else None
+    return render(request, "dashboard.html", user, f=figures, queue=queue)
 
 
 @router.get("/admin/users", response_class=HTMLResponse)
@@ -51,18 +66,103 @@ def add_user(request: Request, user: Admin, state: StateDep, form: CheckedForm) 
                 detail={"role": role, "agency": agency},
             )
     except ValueError as exc:
-        with session_factory(state.engine)() as session:
-            users = list_users(session)
-        return render(
-            request,
-            "users.html",
-            user,
-            status_code=400,
-            users=users,
-            roles=list(Role),
-            error=str(exc),
-        )
+        return _users_error(request, user, state, exc)
     return RedirectResponse("/admin/users", status_code=303)
+
+
+UserName = Annotated[str, Path(max_length=64)]
+
+
+@router.post("/admin/users/{name}/sign-out", response_class=HTMLResponse)
+def sign_out_everywhere(
+    request: Request, user: Admin, state: StateDep, form: CheckedForm, name: UserName
+) -> Response:
+    """End every session of the user at once."""
+    return _change_user(request, user, state, name, AuditAction.SESSIONS_ENDED, end_user_sessions)
+
+
+@router.post("/admin/users/{name}/disable", response_class=HTMLResponse)
+def disable_user(
+    request: Request, user: Admin, state: StateDep, form: CheckedForm, name: UserName
+) -> Response:
+    return _change_user(
+        request, user, state, name, AuditAction.USER_DISABLED, lambda s, u: set_disabled(s, u, True)
+    )
+
+
+@router.post("/admin/users/{name}/enable", response_class=HTMLResponse)
+def enable_user(
+    request: Request, user: Admin, state: StateDep, form: CheckedForm, name: UserName
+) -> Response:
+    return _change_user(
+        request, user, state, name, AuditAction.USER_ENABLED, lambda s, u: set_disabled(s, u, False)
+    )
+
+
+@router.post("/admin/users/{name}/password", response_class=HTMLResponse)
+def change_password(
+    request: Request, user: Admin, state: StateDep, form: CheckedForm, name: UserName
+) -> Response:
+    password = str(form.get("password") or "")
+    return _change_user(
+        request,
+        user,
+        state,
+        name,
+        AuditAction.PASSWORD_CHANGED,
+        lambda s, u: set_password(s, u, password),
+    )
+
+
+@router.post("/admin/users/{name}/role", response_class=HTMLResponse)
+def change_role(
+    request: Request, user: Admin, state: StateDep, form: CheckedForm, name: UserName
+) -> Response:
+    role = str(form.get("role") or "")
+    agency = str(form.get("agency") or "").strip() or None
+    return _change_user(
+        request,
+        user,
+        state,
+        name,
+        AuditAction.ROLE_CHANGED,
+        lambda s, u: set_role(s, u, role, agency=agency),
+        detail={"role": role, "agency": agency},
+    )
+
+
+def _change_user(
+    request: Request,
+    admin: Principal,
+    state: StateDep,
+    name: str,
+    action: AuditAction,
+    change: Callable[[Session, User], int],
+    *,
+    detail: dict[str, Any] | None = None,
+) -> Response:
+    """Apply ``change`` to the user and audit it; every such change ends their sessions."""
+    try:
+        with unit_of_work(state.engine) as session:
+            ended = change(session, get_user(session, name))
+            record(
+                session,
+                actor=admin.name,
+                action=action,
+                subject=f"user:{name}",
+                detail={**(detail or {}), "sessions_ended": ended},
+            )
+    except ValueError as exc:
+        return _users_error(request, admin, state, exc)
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+def _users_error(request: Request, user: Principal, state: StateDep, exc: Exception) -> Response:
+    with session_factory(state.engine)() as session:
+        users = list_users(session)
+    return render(
+        request, "users.html", user, status_code=400, users=users, roles=list(Role), error=str(exc)
+    )
 
 
 @router.get("/admin/partners", response_class=HTMLResponse)

@@ -101,7 +101,7 @@ def api_cases(
 def api_case(case_id: CaseId, user: CaseReader, state: StateDep) -> Response:
     """One case with its timeline, notices (where each went and why) and removal checks."""
     with session_factory(state.engine)() as session:
-        d = case_detail(session, user, case_id)
+        d = case_detail(session, user, case_id, all_notices=state.config.liaison_sees_all_notices)
         return JSONResponse(
             {
                 **case_json(d.case),

@@ -9,10 +9,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from registry.audit import AuditAction, record
+from registry.base import utcnow
 from registry.db import unit_of_work
 from registry.users import Role, authenticate
-from web.deps import SESSION_USER, CheckedForm, OptionalUser, StateDep, client_address
-from web.security import csrf_token
+from registry.web_sessions import end_session, purge_expired, start_session
+from web.deps import CheckedForm, OptionalUser, StateDep, client_address
+from web.sessions import SESSION_COOKIE, clear_session_cookie, set_session_cookie
 from web.views import render
 
 router = APIRouter(include_in_schema=False)
@@ -73,8 +75,15 @@ def sign_in(request: Request, form: CheckedForm, state: StateDep) -> Response:
             detail={"address": address},
         )
         role = Role(user.role) if user else None
-        user_id = user.id if user else None
-    if user_id is None or role is None:
+        started = None
+        if user is not None:
+            # A fresh session (and CSRF token) at each sign-in, so nothing planted survives;
+            # the session the browser had before ends.
+            now = utcnow()
+            end_session(session, request.cookies.get(SESSION_COOKIE, ""))
+            purge_expired(session, state.config.sessions, now=now)
+            started = start_session(session, user.id, now=now)
+    if started is None or role is None:
         state.throttle.failed(name, address)
         return render(
             request,
@@ -85,17 +94,22 @@ def sign_in(request: Request, form: CheckedForm, state: StateDep) -> Response:
             error="That name and password do not match an active account.",
         )
     state.throttle.succeeded(name)
-    # A fresh session (and CSRF token) at each sign-in, so nothing planted before survives.
-    request.session.clear()
-    request.session[SESSION_USER] = user_id
-    csrf_token(request.session)
-    return RedirectResponse(next_page or HOME[role], status_code=303)
+    response = RedirectResponse(next_page or HOME[role], status_code=303)
+    set_session_cookie(
+        response,
+        started[0],
+        max_age=int(state.config.sessions.absolute.total_seconds()),
+        secure=state.config.cookie_secure,
+    )
+    return response
 
 
 @router.post("/sign-out")
 def sign_out(request: Request, form: CheckedForm, state: StateDep, user: OptionalUser) -> Response:
+    """End this session on the server (a copy of its cookie is refused from now on)."""
     if user is not None:
         with unit_of_work(state.engine) as session:
+            end_session(session, request.cookies.get(SESSION_COOKIE, ""))
             record(
                 session,
                 actor=user.name,
@@ -103,8 +117,9 @@ def sign_out(request: Request, form: CheckedForm, state: StateDep, user: Optiona
                 subject=f"user:{user.name}",
                 detail={"address": client_address(request)},
             )
-    request.session.clear()
-    return RedirectResponse("/sign-in", status_code=303)
+    response = RedirectResponse("/sign-in", status_code=303)
+    clear_session_cookie(response, state.config.cookie_secure)
+    return response
 
 
 def _local(target: str) -> str:

@@ -80,7 +80,9 @@ AGE_LABELS = {
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 def case_page(request: Request, case_id: CaseId, user: CaseReader, state: StateDep) -> Response:
     with session_factory(state.engine)() as session:
-        detail = case_detail(session, user, case_id)
+        detail = case_detail(
+            session, user, case_id, all_notices=state.config.liaison_sees_all_notices
+        )
     can_withdraw = CaseStatus.WITHDRAWN in allowed_next(detail.case.status)
     return render(
         request,

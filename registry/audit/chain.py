@@ -1,9 +1,13 @@
-"""The audit log: who signed in, downloaded records, changed a case or overrode a contact.
+"""Appending to the audit log: who signed in, downloaded records, changed a case or overrode a
+contact.
 
 Every entry carries the hash of the entry before it, so an entry edited, deleted or moved
-afterwards breaks the chain at a place :func:`verify_chain` can name. The hash covers the
-canonical JSON of the entry's fields (sorted keys, no whitespace, UTC timestamps in ISO 8601),
-so it is the same whichever backend stored the row.
+afterwards breaks the chain at a place :func:`registry.audit.verify.verify_chain` can name. The
+hash covers the canonical JSON of the entry's fields (sorted keys, no whitespace, UTC
+timestamps in ISO 8601), so it is the same whichever backend stored the row. While
+``TAKEDOWN_AUDIT_KEY`` is set, each entry also carries an HMAC of its hash under that key
+(:mod:`registry.audit.key`): the hashes alone can be recomputed by anyone who can write the
+database, the MACs only by the key's holder.
 
 Appends are serialised: two writers must never both chain onto the same predecessor. On
 PostgreSQL a transaction-scoped advisory lock does it; on SQLite the database's single write
@@ -16,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -25,6 +28,7 @@ from typing import Any
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
+from registry.audit.key import configured_audit_key
 from registry.base import utcnow
 from registry.db import unit_of_work, writers_queue
 from registry.models import AuditEntry
@@ -47,10 +51,16 @@ class AuditAction(StrEnum):
     SIGN_OUT = "sign_out"
     DOWNLOAD = "download"
     EXPORT = "export"
+    EXPORT_REFUSED = "export_refused"
     STATE_CHANGE = "state_change"
     CASES_OPENED = "cases_opened"
     OVERRIDE = "override"
     USER_CREATED = "user_created"
+    USER_DISABLED = "user_disabled"
+    USER_ENABLED = "user_enabled"
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105 (an action name, not a secret)
+    ROLE_CHANGED = "role_changed"
+    SESSIONS_ENDED = "sessions_ended"
     TOKEN_ISSUED = "token_issued"  # noqa: S105 (an action name, not a secret)
 
 
@@ -66,7 +76,7 @@ def entry_hash(
     """The SHA-256 (hex) of an entry's canonical JSON; what the chain is made of."""
     canonical = json.dumps(
         {
-            "at": _utc_iso(at),
+            "at": utc_iso(at),
             "actor": actor,
             "action": action,
             "subject": subject,
@@ -108,7 +118,9 @@ def record(
         "detail": clean_detail,
         "prev_hash": prev_hash,
     }
-    entry = AuditEntry(**fields, entry_hash=entry_hash(**fields))
+    digest = entry_hash(**fields)
+    key = configured_audit_key()
+    entry = AuditEntry(**fields, entry_hash=digest, entry_mac=key.mac(digest) if key else None)
     session.add(entry)
     session.flush()
     return entry
@@ -192,121 +204,6 @@ def _lock_appends(session: Session) -> None:
         session.execute(text("UPDATE audit_log SET id = id WHERE 0"))
 
 
-@dataclass(frozen=True, slots=True)
-class ChainBreak:
-    """Where and how the chain is broken."""
-
-    entry_id: int
-    problem: str
-
-    def __str__(self) -> str:
-        return f"entry {self.entry_id}: {self.problem}"
-
-
-@dataclass(frozen=True, slots=True)
-class ChainReport:
-    """The outcome of :func:`verify_chain`."""
-
-    entries: int
-    last_hash: str
-    breaks: tuple[ChainBreak, ...]
-
-    @property
-    def ok(self) -> bool:
-        return not self.breaks
-
-
-def verify_chain(session: Session, *, batch: int = 2000) -> ChainReport:
-    """Re-hash every entry in order and check each chains onto the one before it.
-
-    A break names the entry where the chain stops being consistent and says what that most
-    likely means: the entry was edited (its fields no longer give its hash), an entry before
-    it was deleted (it chains onto a hash no entry has), or entries were reordered (it chains
-    onto an entry stored elsewhere). Deleting the newest entries leaves no trace in the chain
-    itself; compare the count and last hash with a copy kept elsewhere for that.
-    """
-    hashes_to_ids = dict(
-        session.execute(select(AuditEntry.entry_hash, AuditEntry.id)).tuples().all()
-    )
-    breaks: list[ChainBreak] = []
-    expected_prev = GENESIS_HASH
-    previous_id: int | None = None
-    count = 0
-    for entry in _entries(session, batch):
-        count += 1
-        recomputed = entry_hash(
-            at=entry.at,
-            actor=entry.actor,
-            action=entry.action,
-            subject=entry.subject,
-            detail=entry.detail,
-            prev_hash=entry.prev_hash,
-        )
-        if recomputed != entry.entry_hash:
-            breaks.append(ChainBreak(entry.id, "edited: its fields no longer match its hash"))
-        elif entry.prev_hash != expected_prev:
-            breaks.append(ChainBreak(entry.id, _link_problem(entry, previous_id, hashes_to_ids)))
-        expected_prev = entry.entry_hash
-        previous_id = entry.id
-    return ChainReport(count, expected_prev, tuple(breaks))
-
-
-def _link_problem(entry: _Row, previous_id: int | None, hashes: dict[str, int]) -> str:
-    after = f"entry {previous_id}" if previous_id is not None else "the start of the log"
-    if entry.prev_hash == GENESIS_HASH:
-        return f"reordered: it is the first entry of the chain but is stored after {after}"
-    if entry.prev_hash in hashes:
-        return (
-            f"reordered: it chains onto entry {hashes[entry.prev_hash]} but is stored after {after}"
-        )
-    return f"an entry before it was deleted (or rewritten): it no longer follows {after}"
-
-
-@dataclass(frozen=True, slots=True)
-class _Row:
-    id: int
-    at: datetime
-    actor: str
-    action: str
-    subject: str
-    detail: dict[str, Any]
-    prev_hash: str
-    entry_hash: str
-
-
-def _entries(session: Session, batch: int) -> Iterator[_Row]:
-    """Every entry in id order, read in batches as plain rows (nothing kept in the session)."""
-    columns = (
-        AuditEntry.id,
-        AuditEntry.at,
-        AuditEntry.actor,
-        AuditEntry.action,
-        AuditEntry.subject,
-        AuditEntry.detail,
-        AuditEntry.prev_hash,
-        AuditEntry.entry_hash,
-    )
-    last_id = 0
-    while True:
-        rows = session.execute(
-            select(*columns).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(batch)
-        ).all()
-        if not rows:
-            return
-        for row in rows:
-            yield _Row(
-                row.id,
-                row.at,
-                row.actor,
-                row.action,
-                row.subject,
-                dict(row.detail or {}),
-                row.prev_hash,
-                row.entry_hash,
-            )
-        last_id = rows[-1].id
-
-
 def recent_entries(
     session: Session, *, before_id: int | None = None, limit: int = 100
 ) -> list[AuditEntry]:
@@ -317,7 +214,7 @@ def recent_entries(
     return list(session.scalars(query))
 
 
-def _utc_iso(at: datetime) -> str:
+def utc_iso(at: datetime) -> str:
     if at.tzinfo is None:
         raise ValueError("audit timestamps must be timezone-aware")
     return at.astimezone(UTC).isoformat(timespec="microseconds")

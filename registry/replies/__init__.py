@@ -1,0 +1,1 @@
+"""Replies: messages from the inbound mailbox stored once, matched to a case, and acted on."""

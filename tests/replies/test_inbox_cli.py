@@ -1,0 +1,77 @@
+"""``takedown inbox``: classify saved messages storing nothing, read a Maildir inbox through the
+flow (each message stored once however often it is read), and list what came back."""
+
+from __future__ import annotations
+
+import json
+import mailbox
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from takedown.cli import app
+from tests.replies.conftest import MAIL, sample
+
+runner = CliRunner()
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_classify_prints_one_object_per_file_and_stores_nothing(tmp_path: Path) -> None:
+    files = [MAIL / n for n in ("gmail_permanent.eml", "autoreply_ticket.eml", "unmatched.eml")]
+    code, out, err = invoke("inbox", "classify", "--json", *map(str, files))
+    assert code == 0, err
+    found = json.loads(out)
+    assert [r["file"] for r in found] == [str(f) for f in files]
+    bounce, ack, lost = found
+    assert bounce["class"] == "bounce_permanent"
+    assert bounce["failed_addresses"] == ["abuse@closed-shop.example"]
+    assert ack["class"] == "auto_ack" and ack["ticket"] == "2026031610000123"
+    assert ack["case"] == "TD-000042"
+    assert lost["class"] == "reply" and lost["case"] is None
+    assert {"file", "class", "failed_addresses", "ticket", "case"} <= set(lost)
+    assert not (tmp_path / "takedown.db").exists()
+
+
+def test_fetch_without_an_inbox_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, err = invoke("inbox", "fetch")
+    assert code == 2 and out == ""
+    assert "TAKEDOWN_INBOX_URL" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_maildir_inbox_is_read_once_and_listed(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path, prefect_harness: None
+) -> None:
+    box = mailbox.Maildir(tmp_path / "Maildir", create=True)
+    box.add(sample("unmatched.eml"))
+    box.add(sample("autoreply_ticket.eml"))
+    monkeypatch.setenv("TAKEDOWN_DATABASE_URL", database_url)
+    monkeypatch.setenv("TAKEDOWN_INBOX_URL", f"maildir://{tmp_path / 'Maildir'}")
+
+    code, out, err = invoke("inbox", "fetch", "--json")
+    assert code == 0, err
+    first = json.loads(out)
+    assert first["stored"] == 2 and first["unmatched"] == 2 and first["needs_analyst"] == 2
+
+    # Read again: nothing waits. The same message delivered a second time is kept once.
+    code, out, _ = invoke("inbox", "fetch", "--json")
+    assert json.loads(out)["fetched"] == 0
+    shutil.copy(MAIL / "unmatched.eml", tmp_path / "Maildir" / "new" / "again.eml")
+    code, out, _ = invoke("inbox", "fetch", "--json")
+    again = json.loads(out)
+    assert again["fetched"] == 1 and again["duplicates"] == 1 and again["stored"] == 0
+
+    code, out, err = invoke("inbox", "--json")
+    assert code == 0, err
+    listed = json.loads(out)
+    assert sorted(m["class"] for m in listed) == ["auto_ack", "reply"]
+    # No case here to match them to: both wait for an analyst.
+    code, out, _ = invoke("inbox", "--queue", "--json")
+    assert len(json.loads(out)) == 2
+    code, out, _ = invoke("inbox")
+    assert "auto_ack" in out and "[analyst]" in out
