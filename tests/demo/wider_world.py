@@ -83,7 +83,7 @@ def wider_world(folder: Path) -> Path:
         {
             "id": "sixnet",
             "name": "SixNet Hosting B.V.",
-            "asn": 64508,
+            "asn": 64509,
             "ranges": ["::1/128"],
             "country": "NL",
             "rir": "rir-eu",
