@@ -19,6 +19,7 @@ from prefect.runtime import flow_run
 
 from flows.db import engine_for
 from flows.deliver import deliver_flow
+from flows.intake import publish_tables
 from flows.notify import directory_path, notify_flow
 from flows.tracing import trace_flow
 from registry.db import unit_of_work
@@ -95,6 +96,7 @@ def takedown_flow(reports: Reports, database_url: str | None = None) -> dict[str
     # Named once, so every step works on the same database whatever its engine cache holds.
     url = database_url or get_settings().database_url
     intake = ingest(reports, url)
+    publish_tables(intake)
     run = {"intake": intake} | pipeline_flow(database_url=url)
     create_markdown_artifact(run_markdown(run), key="takedown-run", description="Takedown run")
     return run
