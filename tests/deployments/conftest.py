@@ -1,8 +1,10 @@
 """One real Prefect server for the deployment tests, with ``prefect.yaml`` deployed as written.
 
-The server is ``prefect server start`` in a subprocess (its own ``PREFECT_HOME`` and SQLite);
-the work pool is made and the deployments created with the ``prefect`` command line, from the
-repository's root, as the operations guide tells an operator to.
+The server is ``prefect server start`` in a subprocess with its own ``PREFECT_HOME``, keeping
+its state in a database of its own on the test PostgreSQL, as in production (its SQLite answers
+concurrent writers "database is locked", a 503, when the machine is busy); the work pool is
+made and the deployments created with the ``prefect`` command line, from the repository's root,
+as the operations guide tells an operator to.
 """
 
 from __future__ import annotations
@@ -41,12 +43,20 @@ class Deployed:
 
 
 @pytest.fixture(scope="session")
-def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
+def deployed(
+    postgres: TemporaryPostgres, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployed]:
     folder = tmp_path_factory.mktemp("prefect-server")
-    with PrefectServer(folder) as server:
-        pool = server.cli("work-pool", "create", "takedown", "--type", "process")
-        deploy = server.cli("--no-prompt", "deploy", "--all", cwd=REPO)
-        yield Deployed(server, pool, deploy)
+    database = f"prefect_{os.getpid()}"
+    postgres.execute(f"CREATE DATABASE {database}")
+    url = postgres.url_for(database).replace("+psycopg2", "+asyncpg")
+    try:
+        with PrefectServer(folder, database_url=url) as server:
+            pool = server.cli("work-pool", "create", "takedown", "--type", "process")
+            deploy = server.cli("--no-prompt", "deploy", "--all", cwd=REPO)
+            yield Deployed(server, pool, deploy)
+    finally:
+        postgres.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
 
 
 def engine_database(postgres: TemporaryPostgres, name: str, *, migrated: bool) -> str:

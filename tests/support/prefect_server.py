@@ -75,8 +75,13 @@ def stop_process(process: subprocess.Popen[Any], timeout: float = STOP_TIMEOUT) 
 class PrefectServer:
     """``prefect server start`` on a free loopback port; its home (and SQLite) in ``folder``."""
 
-    def __init__(self, folder: Path, *, scheduler: bool = False) -> None:
+    def __init__(
+        self, folder: Path, *, database_url: str | None = None, scheduler: bool = False
+    ) -> None:
         self.folder = folder
+        # An SQLAlchemy URL (postgresql+asyncpg://...) for Prefect's own database; its SQLite
+        # in PREFECT_HOME when None.
+        self.database_url = database_url
         self.home = folder / "prefect-home"
         self.port = free_port()
         self.api_url = f"http://127.0.0.1:{self.port}/api"
@@ -101,12 +106,13 @@ class PrefectServer:
 
     def start(self) -> PrefectServer:
         self.home.mkdir(parents=True, exist_ok=True)
-        env = self.env(
-            {
-                "PREFECT_UI_ENABLED": "false",
-                "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": str(self.scheduler).lower(),
-            }
-        )
+        settings = {
+            "PREFECT_UI_ENABLED": "false",
+            "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": str(self.scheduler).lower(),
+        }
+        if self.database_url:
+            settings["PREFECT_API_DATABASE_CONNECTION_URL"] = self.database_url
+        env = self.env(settings)
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
