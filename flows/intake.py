@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
@@ -18,6 +18,11 @@ from settings import get_settings
 Reports = str | list[dict[str, Any]]
 """The path of a reports file the worker can read, or the reports themselves (a list of objects
 in the intake format, as a deployment passes them)."""
+
+FIGURES_KEY = "intake-figures"
+REJECTED_KEY = "intake-rejected"
+REJECTED_ROWS = 1000
+"""Rejected rows kept in the run's table artifact; the figures count them all."""
 
 
 @task(name="ingest-reports", cache_policy=NO_CACHE)
@@ -69,4 +74,24 @@ def intake_flow(path: str, database_url: str | None = None) -> dict[str, Any]:
         lines += ["", "| line | report | reason |", "|---:|---|---|"]
         lines += [f"| {r['line']} | {r['report_id']} | {r['error']} |" for r in rejected[:200]]
     create_markdown_artifact("\n".join(lines), key="intake-summary", description="Intake")
+    publish_tables(summary)
     return summary
+
+
+def publish_tables(summary: dict[str, Any]) -> None:
+    """The intake's figures and its rejected rows as table artifacts of the flow run: the
+    Prefect UI shows them as tables, and ``takedown runs`` reads them back."""
+    rejected = summary["rejected"]
+    figures = {
+        key: summary[key] for key in ("received", "cases_opened", "reports_attached", "duplicates")
+    }
+    create_table_artifact(
+        [figures | {"rejected": len(rejected)}], key=FIGURES_KEY, description="Intake figures"
+    )
+    if rejected:
+        shown = rejected[:REJECTED_ROWS]
+        create_table_artifact(
+            [{"line": r["line"], "report_id": r["report_id"], "error": r["error"]} for r in shown],
+            key=REJECTED_KEY,
+            description=f"Rejected reports ({len(shown)} of {len(rejected)})",
+        )

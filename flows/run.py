@@ -14,7 +14,7 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from flows.deliver import deliver_flow
-from flows.intake import Reports, ingest_reports
+from flows.intake import Reports, ingest_reports, publish_tables
 from flows.notify import directory_path, notify_flow
 from flows.tracing import trace_flow
 from registry.db import configured_url
@@ -64,6 +64,7 @@ def takedown_flow(reports: Reports, database_url: str | None = None) -> dict[str
     # Named once, so every step works on the same database whatever its engine cache holds.
     url = configured_url(database_url)
     intake = ingest_reports(reports, url, actor="flow:takedown")
+    publish_tables(intake)
     run = {"intake": intake} | pipeline_flow(database_url=url)
     create_markdown_artifact(run_markdown(run), key="takedown-run", description="Takedown run")
     return run

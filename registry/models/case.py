@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.base import Base, str_enum, utcnow
@@ -66,7 +66,7 @@ class Case(Base):
     # Hosting resolution, filled by the trace step.
     hosting_country: Mapped[str | None] = mapped_column(String(2))
     hosting_network: Mapped[str | None] = mapped_column(String(255))
-    hosting_asn: Mapped[int | None]
+    hosting_asn: Mapped[int | None] = mapped_column(BigInteger)  # AS numbers are 32-bit unsigned
     registrar_name: Mapped[str | None] = mapped_column(String(255))
     cdn_name: Mapped[str | None] = mapped_column(String(255))
     host_organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.base import Base, Timestamped, str_enum, utcnow
@@ -19,7 +19,7 @@ class Organisation(Timestamped, Base):
     role: Mapped[OrganisationRole] = mapped_column(str_enum(OrganisationRole))
     name: Mapped[str] = mapped_column(String(255))
     country: Mapped[str | None] = mapped_column(String(2))
-    asn: Mapped[int | None]
+    asn: Mapped[int | None] = mapped_column(BigInteger)  # AS numbers are 32-bit unsigned
     iana_id: Mapped[str | None] = mapped_column(String(16))
     language: Mapped[str | None] = mapped_column(String(8))
 

@@ -80,3 +80,17 @@ def test_an_unmigrated_database_is_reported_plainly(tmp_path: object) -> None:
         raise AssertionError("an empty database passed the schema check")
     finally:
         engine.dispose()
+
+
+def test_every_32_bit_as_number_fits(engine: Engine) -> None:
+    # Private-use AS numbers (RFC 6996) reach 4294967294, past a signed 32-bit integer: a URL
+    # hosted in such a network could not be traced on PostgreSQL.
+    from registry.db import unit_of_work
+    from registry.models import Organisation
+    from registry.status import OrganisationRole
+
+    largest = 4_294_967_294
+    with unit_of_work(engine) as session:
+        session.add(Organisation(role=OrganisationRole.HOST, name="Private Network", asn=largest))
+    with engine.connect() as connection:
+        assert connection.scalar(text("SELECT max(asn) FROM organisations")) == largest
