@@ -29,6 +29,7 @@ DEPLOYMENTS = (
     "deliver/deliver",
     "daily-digest/daily-digest",
     "intake/intake",
+    "inbox/inbox",
 )
 """Every deployment of ``prefect.yaml``, as ``flow/deployment``."""
 

@@ -93,7 +93,7 @@ def analyst_file(sandbox: SandboxHandle, folder: Path) -> Path:
 @pytest.fixture(scope="module")
 def completed(staging: Staging) -> dict[str, FlowRun]:
     """Each deployment run once: the main job first (it opens the cases the others work on),
-    then the other four at once. Keyed by deployment name; not asserted here."""
+    then the others at once. Keyed by deployment name; not asserted here."""
     server = staging.deployed.server
     reports = staging.sandbox.env["TAKEDOWN_SANDBOX_REPORTS"]
     started = {

@@ -23,12 +23,12 @@ from uuid import UUID
 
 import pytest
 from prefect.client.schemas.objects import FlowRun, StateType
-from sandbox.generate import generate_world
 from sqlalchemy import Engine, create_engine, text
 
 from registry.status import RECHECKED_STATUSES
 from sandbox.testing import SandboxHandle, running_sandbox
-from sandbox.world import FaultPlan
+from sandbox.world.generate import generate_world
+from sandbox.world.model import FaultPlan
 from tests.deployments.conftest import Deployed, drop_database, engine_database
 from tests.support.postgres import TemporaryPostgres
 from tests.support.prefect_server import PrefectWorker
