@@ -156,14 +156,15 @@ def open_reports(
     *,
     max_bytes: int = MAX_FILE_BYTES,
     read_bytes: int = READ_BYTES,
-) -> Iterator[RawRow | RowProblem]:
-    """Yield the reports (and the problems) in a report file, reading it a chunk at a time.
+) -> ReportRows:
+    """The reports (and the problems) in a report file, read a chunk at a time as they are taken.
 
-    The file is read as the rows are taken, so memory stays flat whatever its size. Problems
-    with the file as a whole raise :class:`UnreadableFile`: those found in its beginning (empty,
-    no header) at once, the others (over the size cap, broken JSON) when reading reaches them.
+    Memory stays flat whatever the file's size. Problems with the file as a whole raise
+    :class:`UnreadableFile`: those found in its beginning (empty, no header) at once, the others
+    (over the size cap, broken JSON) when reading reaches them.
     """
-    chunks = ReportText(stream, max_bytes=max_bytes, chunk_bytes=read_bytes).chunks()
+    text = ReportText(stream, max_bytes=max_bytes, chunk_bytes=read_bytes)
+    chunks = text.chunks()
     head: list[str] = []
     for chunk in chunks:
         head.append(chunk)
@@ -171,13 +172,31 @@ def open_reports(
             break
     else:
         raise UnreadableFile("file is empty")
-    text = itertools.chain(head, chunks)
+    pieces = itertools.chain(head, chunks)
     fmt = detect_format(head[-1], filename)
     if fmt == "json":
-        return read_json_array(text)
-    if fmt == "jsonl":
-        return read_json_lines(text)
-    return read_csv(text)
+        rows = read_json_array(pieces)
+    elif fmt == "jsonl":
+        rows = read_json_lines(pieces)
+    else:
+        rows = read_csv(pieces)
+    return ReportRows(rows, text)
+
+
+class ReportRows(Iterator[RawRow | RowProblem]):
+    """The rows of a report file being read, and how many of its bytes were read so far."""
+
+    def __init__(self, rows: Iterator[RawRow | RowProblem], text: ReportText) -> None:
+        self._rows = rows
+        self._text = text
+
+    def __next__(self) -> RawRow | RowProblem:
+        return next(self._rows)
+
+    @property
+    def bytes_read(self) -> int:
+        """Bytes of the file read so far (a read runs ahead of the rows by up to one chunk)."""
+        return self._text.bytes_read
 
 
 def read_csv(text: str | Iterable[str]) -> Iterator[RawRow | RowProblem]:
