@@ -39,7 +39,7 @@ def ingest_reports(
             flow_run_id=str(flow_run.get_id() or "") or None,
         )
     summary = result.to_json()
-    summary["case_ids"] = result.case_ids.tolist()
+    summary["case_ids"] = result.case_ids
     return summary
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,9 +21,8 @@ class IntakeResult:
     duplicates: int = 0
     rejected: list[Rejection] = field(default_factory=list)
     ignored_columns: tuple[str, ...] = ()
-    case_ids: array[int] = field(default_factory=lambda: array("q"))
-    """Every case a report of this file went to (opened or attached), in file order: a
-    compact array, 8 bytes a report, since a large file has millions of them."""
+    case_ids: list[int] = field(default_factory=list)
+    """Every case a report of this file went to (opened or attached), in file order."""
 
     def to_json(self) -> dict[str, Any]:
         """The shape ``takedown intake --json`` prints (an external contract)."""
