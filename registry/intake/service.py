@@ -35,7 +35,7 @@ __all__ = ["CHUNK_ROWS", "IntakeResult", "Rejection", "ingest_file", "url_key"]
 
 CHUNK_ROWS = 25_000
 """Rows read, validated and stored at a time at most: enough for set operations to pay."""
-CHUNK_BYTES = 4 << 20
+CHUNK_BYTES = 3 << 20
 """Bytes of the file read, validated and stored at a time at most, about: a chunk's objects take
 a dozen times its size in memory (rows with long notes fill it before :data:`CHUNK_ROWS`)."""
 CHUNK_SLICE_ROWS = 1000
