@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -31,15 +33,11 @@ def ingest_reports(
 ) -> dict[str, Any]:
     """Store every report in one transaction; return the intake summary and the case ids."""
     settings = get_settings()
-    if isinstance(reports, str):
-        data, name = Path(reports).read_bytes(), Path(reports).name
-    else:
-        data, name = json.dumps(reports).encode("utf-8"), "reports.json"
-    with unit_of_work(engine_for(database_url)) as session:
+    with _opened(reports) as data, unit_of_work(engine_for(database_url)) as session:
         result = ingest_file(
             session,
             data,
-            name,
+            Path(reports).name if isinstance(reports, str) else "reports.json",
             categories=settings.categories,
             default_source=settings.default_source,
             actor=actor,
@@ -48,6 +46,13 @@ def ingest_reports(
     summary = result.to_json()
     summary["case_ids"] = result.case_ids
     return summary
+
+
+def _opened(reports: Reports) -> AbstractContextManager[BinaryIO]:
+    """The reports file opened for streaming, or the given reports as a JSON array."""
+    if isinstance(reports, str):
+        return Path(reports).open("rb")
+    return nullcontext(io.BytesIO(json.dumps(reports).encode("utf-8")))
 
 
 @flow(name="intake", log_prints=False)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, Table
+from sqlalchemy import DateTime, MetaData, String, Table
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from settings import clock
 
@@ -80,6 +80,13 @@ def str_enum(enum_class: type[Any]) -> SAEnum:
         length=20,
         values_callable=lambda members: [member.value for member in members],
     )
+
+
+def ascii_key(length: int) -> TypeEngine[str]:
+    """A text key that holds ASCII only (digests, codes, identifiers): on PostgreSQL compared
+    byte by byte (collation "C"), which is cheaper for its indexes than the locale's rules and
+    gives the same equality."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
 
 
 def table_of(model: type[Any]) -> Table:

@@ -35,7 +35,6 @@ from web.intake_form import TooManyUrls
 from web.jobs import TakedownStarter, start_takedown
 from web.principals import PrincipalCache
 from web.ratelimit import SignInThrottle
-from web.routes.actions import UploadTooLarge
 from web.routes.actions import router as actions_router
 from web.routes.admin import router as admin_router
 from web.routes.api import router as api_router
@@ -62,7 +61,6 @@ _USER_ERRORS: dict[type[Exception], int] = {
     BadFilter: 400,
     UnreadableFile: 400,
     TooManyUrls: 400,
-    UploadTooLarge: 400,
     InvalidUser: 400,
 }
 

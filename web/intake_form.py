@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import datetime
+from typing import BinaryIO
 
 from sqlalchemy.orm import Session
 
 from registry.audit import AuditAction, record
+from registry.intake.reader import MAX_FILE_BYTES
 from registry.intake.service import IntakeResult, ingest_file
 from registry.users import Principal
 
@@ -55,14 +57,17 @@ def pasted_reports(
 def open_cases(
     session: Session,
     user: Principal,
-    data: bytes,
+    data: bytes | BinaryIO,
     filename: str,
     *,
     categories: tuple[str, ...],
     default_source: str,
     now: datetime,
+    max_bytes: int = MAX_FILE_BYTES,
 ) -> IntakeResult:
-    """Ingest ``data`` as ``user`` and record it in the audit log; flushes only."""
+    """Ingest ``data`` (bytes, or a binary file streamed a chunk at a time) as ``user`` and
+    record it in the audit log; flushes only. A file over ``max_bytes`` raises
+    :class:`registry.intake.reader.UnreadableFile` as soon as reading passes the limit."""
     result = ingest_file(
         session,
         data,
@@ -71,6 +76,7 @@ def open_cases(
         default_source=default_source,
         actor=user.name,
         now=now,
+        max_bytes=max_bytes,
     )
     record(
         session,

@@ -206,6 +206,20 @@ def _copy_upsert(
     return result
 
 
+def copy_columns(session: Session, target: str, table: Table, columns: Columns) -> None:
+    """COPY the rows of ``columns`` into the table named ``target``, on PostgreSQL.
+
+    ``table`` says each column's type (how its values are encoded): ``target`` itself or a
+    staging table with the same columns.
+    """
+    _copy(session, target, table, columns)
+
+
+def dbapi_cursor(session: Session) -> Any:
+    """A driver cursor on the session's own connection (inside its transaction)."""
+    return _cursor(session)
+
+
 def _copy(session: Session, target: str, table: Table, columns: Columns) -> None:
     """COPY the rows into ``target`` (``table`` itself, or a staging table shaped like it)."""
     source = EncodedRows([table.c[name].type for name in columns], list(columns.values()))

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, any_, bindparam, select, text
+from sqlalchemy import ColumnElement, String, any_, bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -41,7 +41,13 @@ def store_reports(
     actor: str,
     flow_run_id: str | None,
     now: datetime,
+    after_earlier_chunks: bool = False,
 ) -> None:
+    """Store one chunk of an intake's reports (in file order); add their outcome to ``result``.
+
+    ``after_earlier_chunks``: earlier chunks of the same file were stored already, so a case
+    they opened may take an earlier confirmation or a first digest from this one.
+    """
     fresh = _drop_known_reports(session, reports, result)
     keys = [url_key(report.url.url) for report in fresh]  # hashed once, used three times
     by_key: dict[str, list[ValidReport]] = {}
@@ -81,7 +87,48 @@ def store_reports(
             result.reports_attached += 1
             events.append((case_id, EventKind.REPORT_ATTACHED, report))
     insert_columns(session, table_of(CaseEvent), _event_columns(events, actor, flow_run_id, now))
+    if after_earlier_chunks:
+        _complete_earlier_cases(
+            session, [(c, r) for c, kind, r in events if kind is EventKind.REPORT_ATTACHED], now
+        )
     session.flush()
+
+
+def _complete_earlier_cases(
+    session: Session, attached: list[tuple[int, ValidReport]], now: datetime
+) -> None:
+    """Give cases this intake opened (``opened_at`` is its instant) the earliest confirmation
+    and the first digest among their reports in this chunk, where they lack them."""
+    earliest: dict[int, datetime] = {}
+    digest: dict[int, str] = {}
+    for case_id, report in attached:
+        if case_id not in earliest or report.confirmed_at < earliest[case_id]:
+            earliest[case_id] = report.confirmed_at
+        if report.content_sha256 and case_id not in digest:
+            digest[case_id] = report.content_sha256
+    cases = table_of(Case)
+    if earliest:
+        session.execute(
+            update(cases)
+            .where(
+                cases.c.id == bindparam("case_id"),
+                cases.c.opened_at == now,
+                cases.c.confirmed_at > bindparam("earliest"),
+            )
+            .values(confirmed_at=bindparam("earliest")),
+            [{"case_id": k, "earliest": v} for k, v in earliest.items()],
+        )
+    if digest:
+        session.execute(
+            update(cases)
+            .where(
+                cases.c.id == bindparam("case_id"),
+                cases.c.opened_at == now,
+                cases.c.content_sha256.is_(None),
+            )
+            .values(content_sha256=bindparam("digest")),
+            [{"case_id": k, "digest": v} for k, v in digest.items()],
+        )
 
 
 def _drop_known_reports(

@@ -52,8 +52,13 @@ def validate_report(
     categories: Collection[str],
     default_source: str,
     now: datetime,
+    seen_urls: dict[str, NormalisedURL | str] | None = None,
 ) -> ValidReport:
-    """Check one report's fields and return them normalised, or raise :class:`RowRejected`."""
+    """Check one report's fields and return them normalised, or raise :class:`RowRejected`.
+
+    ``seen_urls`` remembers each raw URL's normalisation (or the reason it has none), so a URL
+    reported many times is normalised once.
+    """
     plain = _is_plain(fields)
     report_id = _text(fields, "report_id", plain, required=True, limit=MAX_REPORT_ID)
     assert report_id is not None
@@ -61,10 +66,17 @@ def validate_report(
         raise RowRejected("report_id may only hold printable characters without spaces")
     raw_url = _text(fields, "url", plain, required=True, limit=None)
     assert raw_url is not None
-    try:
-        url = normalise_url(raw_url)
-    except InvalidURL as exc:
-        raise RowRejected(f"url: {exc}") from None
+    known = None if seen_urls is None else seen_urls.get(raw_url)
+    if known is None:
+        try:
+            known = normalise_url(raw_url)
+        except InvalidURL as exc:
+            known = f"url: {exc}"
+        if seen_urls is not None:
+            seen_urls[raw_url] = known
+    if isinstance(known, str):
+        raise RowRejected(known)
+    url = known
     source = (_text(fields, "source", plain, required=False, limit=32) or default_source).lower()
     if not _SOURCE.match(source):
         raise RowRejected(f"source '{source[:32]}' is not a portal code such as 'bz' or 'ky'")
@@ -176,6 +188,7 @@ def validate_rows(
 ) -> list[ValidReport | RowProblem]:
     """Validate ``rows`` in order; each row gives a report or the problem with it."""
     results: list[ValidReport | RowProblem] = []
+    seen_urls: dict[str, NormalisedURL | str] = {}
     for row in rows:
         try:
             results.append(
@@ -185,6 +198,7 @@ def validate_rows(
                     categories=categories,
                     default_source=default_source,
                     now=now,
+                    seen_urls=seen_urls,
                 )
             )
         except RowRejected as exc:

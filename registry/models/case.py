@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from registry.base import Base, str_enum, utcnow
+from registry.base import Base, ascii_key, str_enum, utcnow
 from registry.status import RECHECKED_STATUSES, CaseStatus, CheckOutcome, EventKind
 
 RECHECKED_PREDICATE = f"status IN ({', '.join(repr(s.value) for s in RECHECKED_STATUSES)})"
@@ -30,7 +30,13 @@ class Case(Base):
             postgresql_where=text("is_open"),
         ),
         Index("ix_cases_status_next_check", "status", "next_check_at"),
-        Index("ix_cases_hosting_country", "hosting_country"),
+        # Filled by tracing and only ever matched by equality: no entries for untraced cases.
+        Index(
+            "ix_cases_hosting_country",
+            "hosting_country",
+            sqlite_where=text("hosting_country IS NOT NULL"),
+            postgresql_where=text("hosting_country IS NOT NULL"),
+        ),
         # The case list pages by id within a status, and filters by age.
         Index("ix_cases_status_id", "status", "id"),
         Index("ix_cases_opened_at", "opened_at"),
@@ -49,12 +55,13 @@ class Case(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     url: Mapped[str] = mapped_column(Text)
     """The normalised URL (the case's key)."""
-    url_sha256: Mapped[str] = mapped_column(String(64))
+    url_sha256: Mapped[str] = mapped_column(ascii_key(64))
     """SHA-256 of ``url``: indexable whatever the URL's length."""
     display_url: Mapped[str] = mapped_column(Text)
     """Defanged, Unicode-host form for people."""
     host: Mapped[str] = mapped_column(String(255), index=True)
-    registrable_domain: Mapped[str | None] = mapped_column(String(255), index=True)
+    registrable_domain: Mapped[str | None] = mapped_column(String(255))
+    """Not indexed: no query looks cases up by it (tracing reads it from the claimed rows)."""
     status: Mapped[CaseStatus] = mapped_column(str_enum(CaseStatus), default=CaseStatus.NEW)
     is_open: Mapped[bool] = mapped_column(default=True)
     escalation_level: Mapped[int] = mapped_column(default=0)

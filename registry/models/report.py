@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from registry.base import Base, utcnow
+from registry.base import Base, ascii_key, utcnow
 
 if TYPE_CHECKING:
     from registry.models.case import Case
@@ -19,9 +19,9 @@ class Report(Base):
     __table_args__ = (UniqueConstraint("source", "report_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    source: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(ascii_key(32))
     """The portal or hotline the report came through (``bz``, ``ky``)."""
-    report_id: Mapped[str] = mapped_column(String(128))
+    report_id: Mapped[str] = mapped_column(ascii_key(128))
     """The source's own identifier; unique per source."""
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     url: Mapped[str] = mapped_column(Text)

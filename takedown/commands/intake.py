@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, BinaryIO
 
 import typer
 
@@ -23,8 +24,7 @@ def intake(
     """Open cases from a file of confirmed reports."""
     with errors():
         settings = get_settings()
-        data = read_input(file)
-        with unit_of_work(engine()) as session:
+        with open_input(file) as data, unit_of_work(engine()) as session:
             result = ingest_file(
                 session,
                 data,
@@ -50,10 +50,10 @@ def intake(
         typer.echo(f"  line {rejection.line}{label}: {rejection.error}")
 
 
-def read_input(path: Path) -> bytes:
-    """The bytes of ``path``, or of standard input for ``-``."""
+def open_input(path: Path) -> AbstractContextManager[BinaryIO]:
+    """``path`` opened for reading (intake streams it), or standard input for ``-``."""
     if str(path) == "-":
-        return sys.stdin.buffer.read()
+        return nullcontext(sys.stdin.buffer)
     if path.is_dir():
         raise CommandError(f"{path} is a folder, not a file")
-    return path.read_bytes()
+    return path.open("rb")

@@ -65,7 +65,7 @@ def test_csv_rows_match_the_general_path_line_for_line(rows: list[str]) -> None:
     text = "report_id,url,extra\n" + "\n".join(rows)
     lines = text.splitlines(keepends=True)
     columns = ["report_id", "url", "extra"]
-    fast = list(_csv_rows(lines, 1, columns, ("extra",), _has_surrogates(text)))
+    fast = list(_csv_rows([lines[1:]], 2, columns, ("extra",)))
     assert _shape(fast) == _shape(_reference_rows(text))
 
 

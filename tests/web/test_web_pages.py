@@ -12,6 +12,7 @@ from registry.status import CaseStatus, EventKind
 from tests.web.client import anonymous, csrf_of, signed_in
 from tests.web.conftest import LiveServer, RecordingStarter, serving
 from tests.web.seed import World
+from web.config import WebConfig
 
 LINK = re.compile(r"<a\s[^>]*href=\"([^\"]*)\"", re.IGNORECASE)
 
@@ -239,3 +240,29 @@ def test_control_characters_in_filters_are_refused_not_sent_to_the_database(
     with signed_in(live_server.url, "ana") as client:
         for query in ("host=%00", "country=%00"):
             assert client.get(f"/cases?{query}").status_code == 422, query
+
+
+def test_an_uploaded_file_is_streamed_in_and_one_over_the_limit_refused(
+    live_server: LiveServer, world: World, engine: Engine, web_config: WebConfig
+) -> None:
+    header = "report_id,url,confirmed_at,category\n"
+    rows = "".join(f"up{i},http://upload.example/{i},2026-11-20T10:00:00Z,A\n" for i in range(3))
+    with signed_in(live_server.url, "ana") as client:
+        token = csrf_of(client, "/cases/new")
+        response = client.post(
+            "/cases/new",
+            data={"csrf_token": token},
+            files={"file": ("reports.csv", (header + rows).encode(), "text/csv")},
+        )
+        assert response.status_code == 200
+        big = header + "x" * web_config.max_upload_bytes
+        token = csrf_of(client, "/cases/new")
+        response = client.post(
+            "/cases/new",
+            data={"csrf_token": token},
+            files={"file": ("big.csv", big.encode(), "text/csv")},
+        )
+        assert response.status_code == 400 and "larger than" in response.text
+    with unit_of_work(engine) as session:
+        opened = session.scalars(select(Case).where(Case.host == "upload.example")).all()
+        assert len(opened) == 3

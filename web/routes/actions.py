@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import BinaryIO
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -23,10 +24,6 @@ from web.views import render
 router = APIRouter(include_in_schema=False)
 
 
-class UploadTooLarge(ValueError):
-    """The uploaded reports file is over the size limit."""
-
-
 @router.get("/cases/new", response_class=HTMLResponse)
 def new_case_page(request: Request, user: Analyst, state: StateDep) -> Response:
     return render(
@@ -40,12 +37,11 @@ async def new_case(request: Request, user: Analyst, state: StateDep, form: Check
     upload = form.get("file")
     now = utcnow()
     try:
+        data: bytes | BinaryIO
         if isinstance(upload, UploadFile) and upload.filename:
-            data = await upload.read(config.max_upload_bytes + 1)
-            if len(data) > config.max_upload_bytes:
-                raise UploadTooLarge(
-                    f"the file is larger than {config.max_upload_bytes // 2**20} MiB"
-                )
+            # The upload is already spooled to a temporary file: intake streams it from there,
+            # and stops reading once it passes the size limit.
+            data = upload.file
             filename = upload.filename[:255]
         else:
             category = str(form.get("category") or "")
@@ -84,7 +80,7 @@ async def new_case(request: Request, user: Analyst, state: StateDep, form: Check
 
 
 async def _ingest(
-    state: WebState, user: Principal, data: bytes, filename: str, now: datetime
+    state: WebState, user: Principal, data: bytes | BinaryIO, filename: str, now: datetime
 ) -> IntakeResult:
     """Intake runs in a worker thread: database work must not block the event loop."""
 
@@ -98,6 +94,7 @@ async def _ingest(
                 categories=state.config.categories,
                 default_source=state.config.default_source,
                 now=now,
+                max_bytes=state.config.max_upload_bytes,
             )
 
     return await run_in_threadpool(work)
