@@ -17,6 +17,7 @@ import textwrap
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -25,6 +26,7 @@ import pytest
 import yaml
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.states import Scheduled
 from sqlalchemy import create_engine, text
 
 from sandbox.testing import SandboxHandle, running_sandbox
@@ -37,7 +39,7 @@ from tests.deployments.conftest import (
     engine_database,
 )
 from tests.support.postgres import TemporaryPostgres
-from tests.support.prefect_server import PrefectWorker, clean_environment
+from tests.support.prefect_server import PrefectServer, PrefectWorker, clean_environment
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.network]
 
@@ -211,13 +213,26 @@ def takedown_cli(staging: Staging, *args: str) -> subprocess.CompletedProcess[st
     )
 
 
+def schedule_tomorrow(server: PrefectServer, name: str) -> UUID:
+    """A run of ``name`` scheduled a day ahead, as the server's scheduler makes them."""
+    with server.client() as client:
+        deployment = client.read_deployment_by_name(name)
+        run = client.create_flow_run_from_deployment(
+            deployment.id, state=Scheduled(scheduled_time=datetime.now(UTC) + timedelta(days=1))
+        )
+    return run.id
+
+
 def test_takedown_runs_shows_each_run_and_what_its_intake_did(
     staging: Staging, completed: dict[str, FlowRun]
 ) -> None:
+    later = schedule_tomorrow(staging.deployed.server, "deliver/deliver")
     listed = takedown_cli(staging, "runs", "--json", "--limit", "50")
     assert listed.returncode == 0, listed.stderr
+    found = json.loads(listed.stdout)
+    assert str(later) not in {run["id"] for run in found}, "a run scheduled for later is listed"
     ours = {str(run.id) for run in completed.values()}
-    runs = {run["deployment"]: run for run in json.loads(listed.stdout) if run["id"] in ours}
+    runs = {run["deployment"]: run for run in found if run["id"] in ours}
     assert set(runs) == {name.split("/")[1] for name in DEPLOYMENTS}
     assert {run["state"] for run in runs.values()} == {"Completed"}
     assert {run["worker"] for run in runs.values()} == {"staging"}
