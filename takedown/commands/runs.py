@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -25,6 +25,7 @@ from prefect.client.schemas.filters import (
     DeploymentFilterTags,
     FlowRunFilter,
     FlowRunFilterDeploymentId,
+    FlowRunFilterExpectedStartTime,
 )
 from prefect.client.schemas.objects import Artifact, FlowRun
 from prefect.client.schemas.sorting import ArtifactSort, FlowRunSort
@@ -69,7 +70,8 @@ def runs(limit: LimitOption = 20, as_json: JsonOption = False) -> None:
 
 
 def recent_runs(client: SyncPrefectClient, limit: int) -> list[dict[str, Any]]:
-    """The ``limit`` newest runs of the engine's deployments, as ``takedown runs --json``."""
+    """The ``limit`` newest runs of the engine's deployments, as ``takedown runs --json``: the
+    ones due by now (late and running runs included), not those scheduled for later."""
     deployments = client.read_deployments(
         deployment_filter=DeploymentFilter(tags=DeploymentFilterTags(all_=[DEPLOYMENT_TAG])),
         limit=MAX_DEPLOYMENTS,
@@ -78,7 +80,10 @@ def recent_runs(client: SyncPrefectClient, limit: int) -> list[dict[str, Any]]:
     if not names:
         return []
     flow_runs = client.read_flow_runs(
-        flow_run_filter=FlowRunFilter(deployment_id=FlowRunFilterDeploymentId(any_=list(names))),
+        flow_run_filter=FlowRunFilter(
+            deployment_id=FlowRunFilterDeploymentId(any_=list(names)),
+            expected_start_time=FlowRunFilterExpectedStartTime(before_=datetime.now(UTC)),
+        ),
         sort=FlowRunSort.EXPECTED_START_TIME_DESC,
         limit=limit,
     )

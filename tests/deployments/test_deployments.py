@@ -17,6 +17,7 @@ import textwrap
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -25,9 +26,13 @@ import pytest
 import yaml
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.states import Scheduled
 from sqlalchemy import create_engine, text
+from typer.testing import CliRunner, Result
 
 from sandbox.testing import SandboxHandle, running_sandbox
+from takedown.cli import app
 from tests.deployments.conftest import (
     DEPLOYMENTS,
     REPO,
@@ -37,7 +42,7 @@ from tests.deployments.conftest import (
     engine_database,
 )
 from tests.support.postgres import TemporaryPostgres
-from tests.support.prefect_server import PrefectWorker, clean_environment
+from tests.support.prefect_server import PrefectServer, PrefectWorker, clean_environment
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.network]
 
@@ -211,13 +216,26 @@ def takedown_cli(staging: Staging, *args: str) -> subprocess.CompletedProcess[st
     )
 
 
+def schedule_tomorrow(server: PrefectServer, name: str) -> UUID:
+    """A run of ``name`` scheduled a day ahead, as the server's scheduler makes them."""
+    with server.client() as client:
+        deployment = client.read_deployment_by_name(name)
+        run = client.create_flow_run_from_deployment(
+            deployment.id, state=Scheduled(scheduled_time=datetime.now(UTC) + timedelta(days=1))
+        )
+    return run.id
+
+
 def test_takedown_runs_shows_each_run_and_what_its_intake_did(
     staging: Staging, completed: dict[str, FlowRun]
 ) -> None:
+    later = schedule_tomorrow(staging.deployed.server, "deliver/deliver")
     listed = takedown_cli(staging, "runs", "--json", "--limit", "50")
     assert listed.returncode == 0, listed.stderr
+    found = json.loads(listed.stdout)
+    assert str(later) not in {run["id"] for run in found}, "a run scheduled for later is listed"
     ours = {str(run.id) for run in completed.values()}
-    runs = {run["deployment"]: run for run in json.loads(listed.stdout) if run["id"] in ours}
+    runs = {run["deployment"]: run for run in found if run["id"] in ours}
     assert set(runs) == {name.split("/")[1] for name in DEPLOYMENTS}
     assert {run["state"] for run in runs.values()} == {"Completed"}
     assert {run["worker"] for run in runs.values()} == {"staging"}
@@ -244,30 +262,33 @@ def test_takedown_runs_shows_each_run_and_what_its_intake_did(
     assert "category 'Z'" in rejected["error"]
     assert runs["tracking-cycle"]["intake"] is None
 
-    table = takedown_cli(staging, "runs", "--limit", "2")
-    assert table.returncode == 0, table.stderr
-    assert len([line for line in table.stdout.splitlines() if "Completed" in line]) == 2
+    table = runs_command(staging.deployed.server.api_url)
+    assert table.exit_code == 0, table.stderr
+    assert (
+        "intake: 3 received, 0 cases opened, 1 attached, 1 duplicates, 1 rejected" in table.stdout
+    )
+    assert "line 4 (ANALYST-0002): category 'Z'" in table.stdout
+    two = runs_command(staging.deployed.server.api_url, "--limit", "2")
+    assert len([line for line in two.stdout.splitlines() if "Completed" in line]) == 2
 
 
-def test_takedown_runs_says_where_it_looked_when_the_server_is_gone(tmp_path: Path) -> None:
-    env = clean_environment() | {
-        "PREFECT_HOME": str(tmp_path),
-        "PREFECT_API_URL": "http://127.0.0.1:9/api",
-    }
-    result = subprocess.run(
-        [TAKEDOWN, "runs"], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
-    assert result.returncode == 2
-    assert "cannot read runs from the Prefect API at http://127.0.0.1:9/api" in result.stderr
-    unset = subprocess.run(
-        [TAKEDOWN, "runs"],
-        env=env | {"PREFECT_API_URL": ""},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert unset.returncode == 2
+def runs_command(api_url: str | None, *args: str) -> Result:
+    """``takedown runs ARGS`` in this process, with ``PREFECT_API_URL`` set to ``api_url``."""
+    if api_url is None:
+        settings = temporary_settings(restore_defaults={PREFECT_API_URL})
+    else:
+        settings = temporary_settings(updates={PREFECT_API_URL: api_url})
+    with settings:
+        return CliRunner().invoke(app, ["runs", *args])
+
+
+def test_takedown_runs_says_where_it_looked_when_the_server_is_gone() -> None:
+    gone = runs_command("http://127.0.0.1:9/api")
+    assert gone.exit_code == 2
+    assert "cannot read runs from the Prefect API at http://127.0.0.1:9/api" in gone.stderr
+    # Unset, Prefect's client would start a temporary server of its own and find no runs.
+    unset = runs_command(None)
+    assert unset.exit_code == 2
     assert "PREFECT_API_URL is not set" in unset.stderr
 
 
