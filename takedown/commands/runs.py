@@ -11,30 +11,18 @@ import json
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 import httpx
 import typer
-from prefect.client.orchestration import SyncPrefectClient, get_client
-from prefect.client.schemas.filters import (
-    ArtifactFilter,
-    ArtifactFilterFlowRunId,
-    ArtifactFilterKey,
-    DeploymentFilter,
-    DeploymentFilterTags,
-    FlowRunFilter,
-    FlowRunFilterDeploymentId,
-    FlowRunFilterExpectedStartTime,
-)
-from prefect.client.schemas.objects import Artifact, FlowRun
-from prefect.client.schemas.sorting import ArtifactSort, FlowRunSort
-from prefect.exceptions import PrefectHTTPStatusError
-from prefect.settings import get_current_settings
 
-from flows.intake import FIGURES_KEY, REJECTED_KEY
 from takedown.app import app
 from takedown.clikit import JsonOption, fail, print_json
+
+if TYPE_CHECKING:  # Prefect loads when the command runs: importing it configures its logging
+    from prefect.client.orchestration import SyncPrefectClient
+    from prefect.client.schemas.objects import Artifact, FlowRun
 
 DEPLOYMENT_TAG = "takedown"
 """The tag ``prefect.yaml`` gives every deployment of the engine."""
@@ -51,6 +39,10 @@ LimitOption = Annotated[
 def runs(limit: LimitOption = 20, as_json: JsonOption = False) -> None:
     """Recent runs of the takedown deployments (PREFECT_API_URL): their state, their worker,
     and for intake and main-job runs what the intake did, rejected rows included."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import PrefectHTTPStatusError
+    from prefect.settings import get_current_settings
+
     api_url = get_current_settings().api.url
     if not api_url:
         fail(
@@ -72,6 +64,15 @@ def runs(limit: LimitOption = 20, as_json: JsonOption = False) -> None:
 def recent_runs(client: SyncPrefectClient, limit: int) -> list[dict[str, Any]]:
     """The ``limit`` newest runs of the engine's deployments, as ``takedown runs --json``: the
     ones due by now (late and running runs included), not those scheduled for later."""
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterTags,
+        FlowRunFilter,
+        FlowRunFilterDeploymentId,
+        FlowRunFilterExpectedStartTime,
+    )
+    from prefect.client.schemas.sorting import FlowRunSort
+
     deployments = client.read_deployments(
         deployment_filter=DeploymentFilter(tags=DeploymentFilterTags(all_=[DEPLOYMENT_TAG])),
         limit=MAX_DEPLOYMENTS,
@@ -101,6 +102,15 @@ def intake_artifacts(
     client: SyncPrefectClient, run_ids: Sequence[UUID]
 ) -> dict[UUID, dict[str, Artifact]]:
     """The intake table artifacts of each run, by run and key."""
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        ArtifactFilterKey,
+    )
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    from flows.intake import FIGURES_KEY, REJECTED_KEY
+
     if not run_ids:
         return {}
     found = client.read_artifacts(
@@ -128,6 +138,8 @@ def _table(artifact: Artifact | None) -> list[dict[str, Any]]:
 def intake_json(artifacts: dict[str, Artifact]) -> dict[str, Any] | None:
     """What the run's intake did, in the shape of ``takedown intake --json`` (with the count
     of rejected rows, of which at most the first thousand are listed); None without figures."""
+    from flows.intake import FIGURES_KEY, REJECTED_KEY
+
     figures = _table(artifacts.get(FIGURES_KEY))
     if not figures:
         return None
