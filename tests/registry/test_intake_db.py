@@ -6,6 +6,7 @@ import json
 import threading
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import Engine, event, func, select
 
 from registry.cases import move_case
@@ -191,10 +192,20 @@ def test_intake_is_a_bulk_operation(engine: Engine) -> None:
     assert len(statements) < 60, len(statements)
 
 
-def test_two_intakes_racing_on_the_same_urls_open_each_case_once(engine: Engine) -> None:
+@pytest.mark.parametrize("order", ["same order", "opposite orders"])
+def test_two_intakes_racing_on_the_same_urls_open_each_case_once(
+    engine: Engine, order: str
+) -> None:
+    # Two files listing the same URLs in opposite orders take the same keys in opposite orders:
+    # unless intake inserts in key order, each waits for the other's lock and one is killed.
+    numbers = {"a": list(range(300)), "b": list(range(300))}
+    if order == "opposite orders":
+        numbers["b"].reverse()
     texts = [
         HEADER
-        + "".join(f"{who}{i},http://race{i}.bz/,2026-11-20T10:00:00Z,A,bz,,,\n" for i in range(300))
+        + "".join(
+            f"{who}{i},http://race{i}.bz/,2026-11-20T10:00:00Z,A,bz,,,\n" for i in numbers[who]
+        )
         for who in ("a", "b")
     ]
     results: list[IntakeResult] = []
