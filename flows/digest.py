@@ -8,7 +8,6 @@ checks the audit log and appends a signed checkpoint of its head (``records.chec
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,6 +15,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows.markdown import cell
 from records.checkpoints import check_log, checkpoint_summary
 from records.signing import configured_key
 from registry.base import utcnow
@@ -28,9 +28,6 @@ DIGEST_KEY = "takedown-digest"
 TABLE_KEY = "takedown-removal-times"
 MAX_ROWS = 25
 """Countries and providers listed in the digest (the JSON from the CLI has them all)."""
-
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @task(name="compute-stats", cache_policy=NO_CACHE)
@@ -50,16 +47,6 @@ def checkpoint_audit_log(database_url: str | None = None) -> dict[str, Any]:
     with unit_of_work(engine_for(database_url)) as session:
         check = check_log(session, settings.audit_checkpoint_file, key, now=utcnow())
     return checkpoint_summary(check)
-
-
-def cell(text: object, width: int = 60) -> str:
-    """Registry text (provider names come from WHOIS) made inert in markdown: no links, no
-    markup, no table breaks, no control characters, at most ``width`` characters."""
-    if text is None:
-        return "unknown"
-    clean = _UNPRINTABLE.sub(" ", str(text))
-    clean = clean if len(clean) <= width else clean[: width - 1] + "…"
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", clean)
 
 
 def _times(group: dict[str, Any], key: str) -> str:

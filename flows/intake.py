@@ -13,6 +13,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from flows.markdown import rejected_table
 from registry.db import engine_for, unit_of_work
 from registry.intake.service import ingest_file
 from settings import get_settings
@@ -76,8 +77,7 @@ def intake_flow(path: str, database_url: str | None = None) -> dict[str, Any]:
         f"| {summary['duplicates']} | {len(rejected)} |",
     ]
     if rejected:
-        lines += ["", "| line | report | reason |", "|---:|---|---|"]
-        lines += [f"| {r['line']} | {r['report_id']} | {r['error']} |" for r in rejected[:200]]
+        lines += ["", *rejected_table(rejected)]
     create_markdown_artifact("\n".join(lines), key="intake-summary", description="Intake")
     publish_tables(summary)
     return summary

@@ -15,6 +15,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from flows.deliver import deliver_flow
 from flows.intake import Reports, ingest_reports, publish_tables
+from flows.markdown import rejected_table
 from flows.notify import directory_path, notify_flow
 from flows.tracing import trace_flow
 from registry.db import configured_url
@@ -50,10 +51,7 @@ def run_markdown(run: dict[str, Any]) -> str:
         sent = delivered["sent_by_kind"].get(kind, 0)
         lines.append(f"| {kind} | {queued} | {sent} |")
     if intake["rejected"]:
-        lines += ["", "| line | report | reason |", "|---:|---|---|"]
-        lines += [
-            f"| {r['line']} | {r['report_id']} | {r['error']} |" for r in intake["rejected"][:200]
-        ]
+        lines += ["", *rejected_table(intake["rejected"])]
     return "\n".join(lines)
 
 

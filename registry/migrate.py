@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, text
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -25,9 +25,42 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+class UnsuitableDatabase(ValueError):
+    """The database cannot hold what Takedown stores (the message says why and what to do)."""
+
+
 def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the database at ``url`` up to ``revision``."""
+    """Bring the database at ``url`` up to ``revision``.
+
+    Raises :class:`UnsuitableDatabase`, before changing anything, for a PostgreSQL database
+    that is not UTF-8.
+    """
+    check_encoding(url)
     command.upgrade(alembic_config(url), revision)
+
+
+def check_encoding(url: str) -> None:
+    """Refuse a PostgreSQL database whose encoding is not UTF-8.
+
+    Notices, registry names and partner addresses are in many scripts. A ``SQL_ASCII``
+    database (what ``initdb`` makes under the C locale) stores their bytes unchecked and hands
+    them back undecodable, and a ``LATIN1`` one refuses them: either fails long after set-up,
+    on the first notice to a host with an accented name.
+    """
+    if not url.startswith("postgresql"):
+        return
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            encoding = connection.execute(text("SHOW server_encoding")).scalar_one()
+            name = connection.execute(text("SELECT current_database()")).scalar_one()
+    finally:
+        engine.dispose()
+    if str(encoding).upper() not in {"UTF8", "UTF-8"}:
+        raise UnsuitableDatabase(
+            f"database {name!r} is encoded {encoding}, not UTF-8: create it with "
+            f"'createdb --encoding UTF8 --template template0 {name}' (see docs/operations.md)"
+        )
 
 
 def head_revision() -> str | None:

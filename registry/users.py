@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -32,9 +33,14 @@ MAX_TOKEN_LENGTH = 128
 """Longer bearer values are refused unread (ours are about 47 characters)."""
 
 _hasher = PasswordHasher()
-# Verifying against this when the user does not exist takes as long as a real check, so the
-# time a sign-in takes does not tell whether a name exists.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the user does not exist, so that a sign-in takes as long
+    either way and its time does not tell whether a name exists. Made on first use: hashing
+    takes most of a second, which every command line start paid when it was made at import."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 class Role(StrEnum):
@@ -131,7 +137,7 @@ def hash_password(password: str) -> str:
 def authenticate(session: Session, name: str, password: str) -> User | None:
     """The enabled user with this name and password, or None; takes as long either way."""
     user = session.scalar(select(User).where(User.name == name[:64]))
-    stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    stored = user.password_hash if user is not None and user.password_hash else _dummy_hash()
     try:
         _hasher.verify(stored, password[:MAX_PASSWORD])
     except (VerificationError, InvalidHashError):

@@ -9,9 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, inspect
 from typer.testing import CliRunner
 
 from takedown.cli import app
+from tests.support.postgres import TemporaryPostgres
 
 HEADER = "report_id,url,confirmed_at,category,source\n"
 runner = CliRunner()
@@ -114,6 +116,30 @@ def test_an_unmigrated_database_says_what_to_run(
     assert code == 0 and "revision" in out
     code, out, _ = invoke("cases", "--json")
     assert code == 0 and json.loads(out) == []
+
+
+def test_db_upgrade_refuses_a_database_that_is_not_utf8(
+    monkeypatch: pytest.MonkeyPatch, postgres: TemporaryPostgres
+) -> None:
+    postgres.execute(
+        "CREATE DATABASE ascii_only ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' "
+        "TEMPLATE template0"
+    )
+    try:
+        url = postgres.url_for("ascii_only")
+        monkeypatch.setenv("TAKEDOWN_DATABASE_URL", url)
+        code, _, err = invoke("db", "upgrade")
+        assert code == 2
+        assert "'ascii_only' is encoded SQL_ASCII, not UTF-8" in err
+        assert "createdb --encoding UTF8 --template template0 ascii_only" in err
+        # Refused before anything was made.
+        engine = create_engine(url)
+        try:
+            assert not inspect(engine).get_table_names()
+        finally:
+            engine.dispose()
+    finally:
+        postgres.execute("DROP DATABASE ascii_only")
 
 
 @pytest.mark.parametrize(
