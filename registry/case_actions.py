@@ -35,14 +35,16 @@ class ReasonRequired(ValueError):
     """A change to a case must say why."""
 
 
-def _locked_case(session: Session, case_id: int) -> Case:
+def locked_case(session: Session, case_id: int) -> Case:
+    """The case, locked for this transaction; raises ``CaseNotFound``."""
     case = session.scalar(select(Case).where(Case.id == case_id).with_for_update())
     if case is None:
         raise CaseNotFound(f"there is no case {case_id}")
     return case
 
 
-def _reason(text: str) -> str:
+def required_reason(text: str) -> str:
+    """``text`` stripped and cut to length; raises :class:`ReasonRequired` when empty."""
     reason = text.strip()
     if not reason:
         raise ReasonRequired("say why: the reason is kept as evidence")
@@ -53,8 +55,8 @@ def withdraw_case(
     session: Session, user: Principal, case_id: int, reason: str, *, now: datetime
 ) -> CaseEvent:
     """Move the case to ``withdrawn``; raises ``IllegalTransition`` when it is past that."""
-    case = _locked_case(session, case_id)
-    reason = _reason(reason)
+    case = locked_case(session, case_id)
+    reason = required_reason(reason)
     previous = case.status
     event = move_case(session, case, CaseStatus.WITHDRAWN, actor=user.name, reason=reason, now=now)
     record(
@@ -85,9 +87,9 @@ def override_contact(
     now on. A case with no such organisation yet (an untraced case) gets one, named by the
     analyst or after the address's domain. Raises ``InvalidAddress`` or :class:`ReasonRequired`.
     """
-    case = _locked_case(session, case_id)
+    case = locked_case(session, case_id)
     address = validate_address(email)
-    reason = _reason(reason)
+    reason = required_reason(reason)
     column = f"{role.value}_organisation_id"
     organisation_id: int | None = getattr(case, column)
     if organisation_id is None:

@@ -242,6 +242,8 @@ class Correspondence:
     """The notice's kind and status, or the class a received message was read as."""
     text: str = ""
     attachments: tuple[str, ...] = ()
+    message_id: int | None = None
+    """The received message's number (in the analyst queue), to mark it handled by."""
 
 
 def correspondence(
@@ -352,6 +354,7 @@ def inbox_queue(session: Session, limit: int = 50) -> list[Correspondence]:
             subject=defang_text(m.subject),
             what=case_reference(m.case_id) if m.case_id is not None else "",
             text=defang_text(m.reply_text),
+            message_id=m.id,
         )
         for m in rows
     ]

@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from notices.mail.addresses import InvalidAddress
 from records.bundle import EvidenceMismatch
 from records.signing import InvalidSigningKey, SigningKeyMissing
+from registry.attention import MessageNotFound, NothingToHandle
 from registry.case_actions import ReasonRequired
 from registry.cases import CaseNotFound
 from registry.db import engine_for
@@ -58,6 +59,8 @@ _USER_ERRORS: dict[type[Exception], int] = {
     IllegalTransition: 400,
     InvalidAddress: 400,
     ReasonRequired: 400,
+    NothingToHandle: 409,
+    MessageNotFound: 404,
     BadFilter: 400,
     UnreadableFile: 400,
     TooManyUrls: 400,

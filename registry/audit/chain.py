@@ -62,6 +62,8 @@ class AuditAction(StrEnum):
     ROLE_CHANGED = "role_changed"
     SESSIONS_ENDED = "sessions_ended"
     TOKEN_ISSUED = "token_issued"  # noqa: S105 (an action name, not a secret)
+    HANDLED = "handled"
+    """An analyst dealt with what a case or a received message needed them for."""
 
 
 def entry_hash(

@@ -116,10 +116,6 @@ def nominet_record(domain: Domain, registrar: Registrar, *, suspended: bool, now
     )
 
 
-def _general_email(registrar: Registrar) -> str:
-    return registrar.email or "contact@" + registrar.abuse_email.rpartition("@")[2]
-
-
 def _afnic_line(key: str, value: str) -> str:
     return f"{key + ':':<31}{value}"
 
@@ -149,7 +145,7 @@ def afnic_record(domain: Domain, registrar: Registrar, *, suspended: bool) -> st
         ("address", "75000 PARIS"),
         ("country", registrar.country),
         ("phone", registrar.abuse_phone),
-        ("e-mail", _general_email(registrar)),
+        ("e-mail", registrar.general_email),
         ("website", f"http://www.{registrar.whois_server.removeprefix('whois.')}"),
         ("anonymous", "No"),
         ("registered", "2004-01-07T00:00:00Z"),
@@ -184,7 +180,7 @@ def nz_record(domain: Domain, registrar: Registrar, *, suspended: bool) -> str:
         "registrar_city: Wellington",
         f"registrar_country: {registrar.country}",
         f"registrar_phone: {registrar.abuse_phone}",
-        f"registrar_email: {_general_email(registrar)}",
+        f"registrar_email: {registrar.general_email}",
     ]
     lines += [f"ns_name_{i:02d}: {ns}" for i, ns in enumerate(domain.nameservers, start=1)]
     lines += ["registrant_contact_name: REDACTED FOR PRIVACY", "% Sandbox .nz-style registry"]

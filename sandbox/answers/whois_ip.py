@@ -69,7 +69,7 @@ def arin_net(allocation: Allocation) -> str:
     lines += [
         f"OrgTechHandle:  NOC-{org}-ARIN",
         f"OrgTechName:    Network Operations {holder.name}",
-        f"OrgTechEmail:   noc@{holder.domain}",
+        f"OrgTechEmail:   {holder.noc_email}",
         "",
     ]
     return "\n".join(lines) + "\n"
@@ -182,7 +182,7 @@ def lacnic_net(allocation: Allocation) -> str:
     else:
         lines.append(f"remarks:     Reportes de abuso / abuse reports: {holder.abuse_email}")
     lines += ["created:     20190611", "changed:     20250120", ""]
-    email = holder.abuse_email if holder.abuse_in == "record" else f"noc@{holder.domain}"
+    email = holder.abuse_email if holder.abuse_in == "record" else holder.noc_email
     lines += [
         f"nic-hdl:     {contact}",
         f"person:      Abuse Desk {holder.name}",

@@ -111,7 +111,11 @@ class WorldIndex:
         self.mailboxes: dict[str, list[Party]] = {}
         parties: list[tuple[str, Party]] = [(n.abuse_email, n) for n in world.networks]
         parties += [(n.also_email, n) for n in world.networks if n.also_email]
+        parties += [(n.noc_email, n) for n in world.networks if n.noc_email != n.abuse_email]
         parties += [(r.abuse_email, r) for r in world.registrars]
+        parties += [
+            (r.general_email, r) for r in world.registrars if r.general_email != r.abuse_email
+        ]
         parties += [(p.email, p) for p in world.partners]
         parties += [(world.hotline.from_address, world.hotline)]
         parties += [(world.hotline.reply_to, world.hotline)]

@@ -106,6 +106,12 @@ class Registrar:
     """The registrar's general contact: all that AFNIC- and .nz-style registries print of it."""
     replies: tuple[ReplyBehaviour, ...] = ()
 
+    @property
+    def general_email(self) -> str:
+        """The general contact as published: ``email``, else contact@ the abuse desk's domain.
+        A mailbox of the world like any other, so a notice sent there is delivered."""
+        return self.email or "contact@" + self.abuse_email.rpartition("@")[2]
+
 
 @dataclass(frozen=True, slots=True)
 class Network:
@@ -127,6 +133,12 @@ class Network:
     also_email: str | None = None
     """A second abuse address, published in a remark (after the abuse entity, so ranked
     second); it reaches the same party, and never bounces."""
+
+    @property
+    def noc_email(self) -> str:
+        """The technical contact its records publish (ARIN's OrgTech, LACNIC's when the abuse
+        desk is not in the record): a mailbox of the world, reaching the same party."""
+        return f"noc@{self.domain}"
 
     @property
     def home_address(self) -> IPAddress:

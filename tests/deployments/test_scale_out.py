@@ -252,11 +252,9 @@ def test_every_notice_sent_reached_its_mailbox_once_and_none_was_left(
                 )
             )
         )
-    # Sent, held for the police's clearance, or refused for good by the relay with the reason
-    # kept (the generated world has no mailbox for some general contacts); nothing pending,
-    # claimed or lost.
-    assert set(statuses) <= {"sent", "held", "failed"}, statuses
-    assert all(error and error.startswith("5") for _, _, error in refused), refused
+    # Sent, or held for the police's clearance; nothing refused, pending, claimed or lost (every
+    # address the generated world publishes has a mailbox).
+    assert set(statuses) <= {"sent", "held"}, (statuses, refused[:5])
     assert keys == 0
     sandbox = cluster.sandbox
     addresses = sandbox.call(

@@ -109,7 +109,12 @@ def _requests_for(
             requests.append(("GET", f"{route_path}/site.css", {"params": {}}))
             continue
         # A user's name: another user's account, which a liaison officer may not touch.
-        path = route_path.replace("{case_id}", str(case_id)).replace("{name}", "ana")
+        path = (
+            route_path.replace("{case_id}", str(case_id))
+            .replace("{name}", "ana")
+            # A received message: numbered like the case, so it is checked like the case.
+            .replace("{message_id}", str(case_id))
+        )
         assert "{" not in path, f"a path parameter the test does not know: {path}"
         for method in sorted(methods - {"HEAD"}):
             variants: list[dict[str, Any]] = [{}]
@@ -173,7 +178,9 @@ def test_a_liaison_officer_sees_no_other_agencys_case_by_any_route(
         csrf = page.locator("input[name=csrf_token]").first.get_attribute("value") or ""
         for method, path, options in _requests_for(app, world, forbidden_case):
             pattern = path.replace(str(forbidden_case), "{case_id}")
-            tried.add(f"{method} {pattern.replace('/admin/users/ana/', '/admin/users/{name}/')}")
+            pattern = pattern.replace("/admin/users/ana/", "/admin/users/{name}/")
+            pattern = pattern.replace("/messages/{case_id}/", "/messages/{message_id}/")
+            tried.add(f"{method} {pattern}")
             # Once as the signed-in browser (cookie), once as a machine (bearer token).
             for headers in ({}, bearer):
                 response = context.request.fetch(

@@ -4,16 +4,18 @@ the analyst's), contacts shown as addresses, verified removals counted apart fro
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from registry.base import utcnow
 from registry.db import unit_of_work
+from registry.models import Case, CaseEvent, InboundMail
 from registry.replies.service import take_in
+from registry.status import EventKind
 from tests.replies.conftest import sample
-from tests.web.client import signed_in
+from tests.web.client import csrf_of, signed_in
 from tests.web.conftest import LiveServer
 from tests.web.seed import World
-from tests.web.test_web_pages import LINK
+from tests.web.test_web_pages import LINK, audit_actions
 
 
 def _receive(engine: Engine, world: World) -> None:
@@ -81,3 +83,95 @@ def test_liaison_officers_see_the_thread_without_the_words(
         page = client.get(f"/cases/{world.ours}").text
     assert "<h2>Correspondence</h2>" in page and "reply" in page
     assert "We have removed the content" not in page
+
+
+def _waiting(engine: Engine) -> list[InboundMail]:
+    with unit_of_work(engine) as session:
+        return list(
+            session.scalars(
+                select(InboundMail)
+                .where(InboundMail.needs_analyst, InboundMail.handled_at.is_(None))
+                .order_by(InboundMail.id)
+            )
+        )
+
+
+def test_an_analyst_marks_a_flagged_case_handled_with_a_note(
+    live_server: LiveServer, world: World, engine: Engine
+) -> None:
+    _receive(engine, world)
+    with unit_of_work(engine) as session:
+        case = session.get(Case, world.ours)
+        assert case is not None and case.needs_analyst
+    about_ours = [m.id for m in _waiting(engine) if m.case_id == world.ours]
+    assert about_ours
+    with signed_in(live_server.url, "liz") as client:
+        token = csrf_of(client, f"/cases/{world.ours}")
+        refused = client.post(
+            f"/cases/{world.ours}/handled", data={"note": "x", "csrf_token": token}
+        )
+        assert refused.status_code == 403
+    with signed_in(live_server.url, "ana") as client:
+        page = client.get(f"/cases/{world.ours}").text
+        assert "Mark handled" in page
+        token = csrf_of(client, f"/cases/{world.ours}")
+        unexplained = client.post(
+            f"/cases/{world.ours}/handled", data={"note": "  ", "csrf_token": token}
+        )
+        assert unexplained.status_code == 400 and "say why" in unexplained.text
+        done = client.post(
+            f"/cases/{world.ours}/handled",
+            data={"note": "host confirmed removal by phone", "csrf_token": token},
+        )
+        assert done.status_code == 303
+        page = client.get(done.headers["location"]).text
+        assert "Done: handled." in page and "Mark handled" not in page
+        assert "host confirmed removal by phone" in page  # on the timeline
+        again = client.post(
+            f"/cases/{world.ours}/handled", data={"note": "again", "csrf_token": token}
+        )
+        assert again.status_code == 409 and "does not need an analyst" in again.text
+    with unit_of_work(engine) as session:
+        case = session.get(Case, world.ours)
+        assert case is not None and not case.needs_analyst and case.analyst_reason is None
+        for message_id in about_ours:
+            mail = session.get(InboundMail, message_id)
+            assert mail is not None and mail.handled_by == "ana" and mail.handled_at is not None
+        event = session.scalars(
+            select(CaseEvent)
+            .where(CaseEvent.case_id == world.ours, CaseEvent.kind == EventKind.NOTE)
+            .order_by(CaseEvent.id.desc())
+        ).first()
+        assert event is not None and event.actor == "ana"
+        assert event.detail is not None and event.detail["messages"] == about_ours
+    assert ("ana", "handled", world.reference(world.ours)) in audit_actions(engine)
+    assert all(m.case_id != world.ours for m in _waiting(engine))
+
+
+def test_an_analyst_takes_an_unmatched_message_out_of_the_queue(
+    live_server: LiveServer, world: World, engine: Engine
+) -> None:
+    _receive(engine, world)
+    unmatched = [m for m in _waiting(engine) if m.case_id is None]
+    assert unmatched  # the unmatched message, and the "not our customer" one
+    message_id = unmatched[0].id
+    with signed_in(live_server.url, "ana") as client:
+        page = client.get("/dashboard").text
+        assert f'action="/messages/{message_id}/handled"' in page
+        token = csrf_of(client, "/dashboard")
+        done = client.post(
+            f"/messages/{message_id}/handled",
+            data={"note": "spam, nothing to do", "csrf_token": token},
+        )
+        assert done.status_code == 303
+        page = client.get(done.headers["location"]).text
+        assert "Done: handled." in page
+        assert f'action="/messages/{message_id}/handled"' not in page
+        again = client.post(
+            f"/messages/{message_id}/handled", data={"note": "again", "csrf_token": token}
+        )
+        assert again.status_code == 409
+        missing = client.post("/messages/999999/handled", data={"note": "x", "csrf_token": token})
+        assert missing.status_code == 404
+    assert ("ana", "handled", f"message {message_id}") in audit_actions(engine)
+    assert all(m.id != message_id for m in _waiting(engine))

@@ -1,15 +1,17 @@
-"""What analysts do through forms: open cases, withdraw one, override a contact."""
+"""What analysts do through forms: open cases, withdraw one, override a contact, and mark what
+needed them handled."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import BinaryIO
+from typing import Annotated, BinaryIO
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from registry.attention import handle_case, handle_message
 from registry.base import utcnow
 from registry.case_actions import OverrideRole, ReasonRequired, override_contact, withdraw_case
 from registry.db import unit_of_work
@@ -129,3 +131,25 @@ def override(
             now=utcnow(),
         )
     return RedirectResponse(f"/cases/{case_id}?done=override", status_code=303)
+
+
+@router.post("/cases/{case_id}/handled")
+def handled_case(
+    request: Request, case_id: CaseId, user: Analyst, state: StateDep, form: CheckedForm
+) -> Response:
+    with unit_of_work(state.engine) as session:
+        handle_case(session, user, case_id, str(form.get("note") or ""), now=utcnow())
+    return RedirectResponse(f"/cases/{case_id}?done=handled", status_code=303)
+
+
+@router.post("/messages/{message_id}/handled")
+def handled_message(
+    request: Request,
+    message_id: Annotated[int, Path(ge=1, le=2**62)],
+    user: Analyst,
+    state: StateDep,
+    form: CheckedForm,
+) -> Response:
+    with unit_of_work(state.engine) as session:
+        handle_message(session, user, message_id, str(form.get("note") or ""), now=utcnow())
+    return RedirectResponse("/dashboard?done=handled", status_code=303)

@@ -39,7 +39,14 @@ def dashboard_page(request: Request, user: Dashboarder, state: StateDep) -> Resp
         figures = dashboard(session)
         # Replies are case material: only analysts see them.
         queue = inbox_queue(session) if user.role is Role.ANALYST else None
-    return render(request, "dashboard.html", user, f=figures, queue=queue)
+    return render(
+        request,
+        "dashboard.html",
+        user,
+        f=figures,
+        queue=queue,
+        message=request.query_params.get("done", "")[:80],
+    )
 
 
 @router.get("/admin/users", response_class=HTMLResponse)
