@@ -379,3 +379,18 @@ def case_contacts(session: Session, case: Case) -> dict[str, tuple[Organisation,
         ).all()
         found[role] = (organisation, list(contacts))
     return found
+
+
+def case_thread(session: Session, case_id: int) -> list[Correspondence]:
+    """Every notice of the case and every message matched to it, in order (for operators: no
+    per-agency view applies)."""
+    notices = session.scalars(
+        select(Notice)
+        .join(notice_cases, notice_cases.c.notice_id == Notice.id)
+        .where(notice_cases.c.case_id == case_id)
+        .order_by(Notice.id)
+    ).all()
+    received = session.scalars(
+        select(InboundMail).where(InboundMail.case_id == case_id).order_by(InboundMail.id)
+    ).all()
+    return correspondence(notices, received)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -9,6 +10,7 @@ import typer
 
 from registry.cases import CaseSummary
 from registry.models import Case
+from registry.queries import Correspondence
 
 
 def print_case_table(summaries: Sequence[CaseSummary]) -> None:
@@ -23,8 +25,8 @@ def print_case_table(summaries: Sequence[CaseSummary]) -> None:
         )
 
 
-def case_detail_json(case: Case) -> dict[str, Any]:
-    """Everything about one case (``takedown case show ID --json``)."""
+def case_detail_json(case: Case, thread: Sequence[Correspondence]) -> dict[str, Any]:
+    """Everything about one case (``takedown case show ID --json``), with its correspondence."""
 
     def when(value: Any) -> str | None:
         return value.isoformat() if value is not None else None
@@ -39,6 +41,8 @@ def case_detail_json(case: Case) -> dict[str, Any]:
         "status": case.status.value,
         "escalation_level": case.escalation_level,
         "needs_analyst": case.needs_analyst,
+        "analyst_reason": case.analyst_reason,
+        "ticket": case.ticket,
         "category": case.category,
         "content_sha256": case.content_sha256,
         "hosting_country": case.hosting_country,
@@ -78,12 +82,28 @@ def case_detail_json(case: Case) -> dict[str, Any]:
             }
             for e in case.events
         ],
+        "correspondence": [
+            {
+                "at": when(m.at),
+                "direction": "sent" if m.sent else "received",
+                "party": m.party,
+                "subject": m.subject,
+                "what": m.what,
+                "text": m.text,
+                "attachments": list(m.attachments),
+            }
+            for m in thread
+        ],
     }
 
 
-def print_case(case: Case) -> None:
+def print_case(case: Case, thread: Sequence[Correspondence]) -> None:
     typer.echo(f"{case.reference}  {case.display_url}")
     typer.echo(f"  status      {case.status.value}  (escalation level {case.escalation_level})")
+    if case.needs_analyst:
+        typer.echo(f"  ANALYST     {case.analyst_reason or 'needs an analyst'}")
+    if case.ticket:
+        typer.echo(f"  host ticket {case.ticket}")
     typer.echo(f"  category    {case.category}")
     typer.echo(f"  confirmed   {case.confirmed_at:%Y-%m-%d %H:%M} UTC")
     typer.echo(f"  opened      {case.opened_at:%Y-%m-%d %H:%M} UTC")
@@ -106,3 +126,18 @@ def print_case(case: Case) -> None:
             f"    {event.at:%Y-%m-%d %H:%M:%S}  {event.kind.value:<16} {change:<24} "
             f"{event.actor}: {event.reason}"
         )
+    typer.echo("  correspondence" if thread else "  correspondence: none yet")
+    for m in thread:
+        arrow = "->" if m.sent else "<-"
+        typer.echo(
+            f"    {m.at:%Y-%m-%d %H:%M:%S}  {arrow} {_plain(m.party)}  [{_plain(m.what)}]  "
+            f"{_plain(m.subject)[:120]}"
+        )
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _plain(text: str) -> str:
+    """Another party's text for a terminal: no escape sequences, no line breaks."""
+    return _CONTROL.sub(" ", text)

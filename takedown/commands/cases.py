@@ -8,6 +8,7 @@ import typer
 
 from registry.cases import get_case, list_cases
 from registry.db import unit_of_work
+from registry.queries import case_thread
 from registry.status import CaseStatus
 from takedown.app import app
 from takedown.casefmt import case_detail_json, print_case, print_case_table
@@ -39,10 +40,11 @@ def case_show(
     case_id: Annotated[int, typer.Argument(metavar="ID", help="The case's number.")],
     as_json: JsonOption = False,
 ) -> None:
-    """Show one case with its reports and timeline."""
+    """Show one case with its reports, timeline and correspondence."""
     with errors(), unit_of_work(engine()) as session:
         case = get_case(session, case_id)
+        thread = case_thread(session, case_id)
         if as_json:
-            print_json(case_detail_json(case))
+            print_json(case_detail_json(case, thread))
         else:
-            print_case(case)
+            print_case(case, thread)

@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from registry.base import utcnow
+from registry.db import engine_for, unit_of_work
+from registry.replies.service import take_in
 from takedown.cli import app
 from tests.replies.conftest import MAIL, sample
 
@@ -75,3 +78,51 @@ def test_a_maildir_inbox_is_read_once_and_listed(
     assert len(json.loads(out)) == 2
     code, out, _ = invoke("inbox")
     assert "auto_ack" in out and "[analyst]" in out
+
+
+def test_case_show_gives_the_ticket_and_the_correspondence(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TAKEDOWN_DATABASE_URL", database_url)
+    reports = tmp_path / "reports.csv"
+    reports.write_text(
+        "report_id,url,confirmed_at,category\nr1,http://quickhost.example/a/b.jpg,"
+        "2026-11-20T10:00:00Z,A\n"
+    )
+    code, _, err = invoke("intake", str(reports), "--json")
+    assert code == 0, err
+    code, out, _ = invoke("cases", "--json")
+    case_id = json.loads(out)[0]["id"]
+    reference = f"TD-{case_id:06d}"
+    engine = engine_for(database_url)
+    try:
+        with unit_of_work(engine) as session:
+            take_in(
+                session,
+                [
+                    sample(
+                        "autoreply_ticket.eml",
+                        **{
+                            "In-Reply-To: <notice-17__TD-000042@hotline__example>\n": "",
+                            "References: <notice-17__TD-000042@hotline__example>\n": "",
+                            "TD-000042": reference,
+                        },
+                    )
+                ],
+                mailbox="test",
+                rerouting=None,
+                now=utcnow(),
+            )
+    finally:
+        engine.dispose()
+
+    code, out, err = invoke("case", "show", str(case_id), "--json")
+    assert code == 0, err
+    detail = json.loads(out)
+    assert detail["ticket"] == "2026031610000123"
+    [message] = detail["correspondence"]
+    assert message["direction"] == "received" and "auto_ack" in message["what"]
+    assert reference in message["subject"]
+    code, out, _ = invoke("case", "show", str(case_id))
+    assert "host ticket 2026031610000123" in out
+    assert "<- " in out and "auto_ack" in out
