@@ -80,6 +80,7 @@ class StagedIntake:
         self._created = False
         self._chunks = 0
         self._saved: list[tuple[str, str]] = []
+        self._case_ids = ""
 
     def store(self, reports: list[ValidReport], result: IntakeResult) -> None:
         """Store ``reports`` (in file order); add their outcome to ``result``."""
@@ -100,7 +101,7 @@ class StagedIntake:
         staged = len(reports) - cursor.rowcount
         cursor.execute(
             _OPEN_CASES.format(rows=self._rows, opened=self._opened),
-            {**self._params, "status": CaseStatus.NEW.value},
+            {**self._params, "status": CaseStatus.NEW.value, "case_ids": self._case_ids},
         )
         statement = _STORE_REPORTS if self._chunks else _STORE_FIRST_REPORTS
         self._chunks += 1
@@ -139,6 +140,8 @@ class StagedIntake:
                 "SELECT current_setting(%s), set_config(%s, %s, true)", (name, name, value)
             )
             self._saved.append((name, cursor.fetchone()[0]))
+        cursor.execute("SELECT pg_get_serial_sequence('cases', 'id')")
+        self._case_ids = cursor.fetchone()[0]
         columns = ", ".join(
             f"{column.name} {column.type.compile(dialect=self._session.get_bind().dialect)}"
             for column in STAGED.columns
@@ -194,7 +197,7 @@ WHERE r.source = s.source AND r.report_id = s.report_id
 # Cases and reports are inserted in key order, not file order: two intakes of the same URLs
 # or report ids in different orders would otherwise each wait on a key the other holds, and
 # PostgreSQL would end one of them as a deadlock. (Key order also fills the unique indexes
-# from left to right.)
+# from left to right.) Case numbers still follow the file: they are drawn in file order first.
 #
 # One case per URL without an open case, holding its first report's facts, the earliest
 # confirmation and the first digest given. A URL whose case another intake opens meanwhile is
@@ -205,17 +208,24 @@ WITH grouped AS (
            (array_agg(content_sha256 ORDER BY line)
                 FILTER (WHERE content_sha256 IS NOT NULL))[1] AS content_sha256
     FROM {rows} GROUP BY url_sha256
+), numbered AS (
+    -- Numbered in file order: PostgreSQL evaluates a volatile output expression (nextval)
+    -- after the sort, row by row in that order (the SELECT reference says so).
+    SELECT nextval(%(case_ids)s::regclass) AS id, g.url_sha256, g.line, g.confirmed_at,
+           g.content_sha256
+    FROM grouped g
+    WHERE NOT EXISTS (SELECT 1 FROM cases c WHERE c.url_sha256 = g.url_sha256 AND c.is_open)
+    ORDER BY g.line
 ), opened AS (
-    INSERT INTO cases (url, url_sha256, display_url, host, registrable_domain, status, is_open,
-                       escalation_level, needs_analyst, category, content_sha256,
+    INSERT INTO cases (id, url, url_sha256, display_url, host, registrable_domain, status,
+                       is_open, escalation_level, needs_analyst, category, content_sha256,
                        trace_attempts, notice_round, consecutive_removed,
                        confirmed_at, opened_at, updated_at)
-    SELECT f.url, f.url_sha256, f.display_url, f.host, f.registrable_domain, %(status)s, true,
-           0, false, f.category, g.content_sha256, 0, 0, 0,
-           g.confirmed_at, %(now)s, %(now)s
-    FROM grouped g JOIN {rows} f ON f.line = g.line
-    WHERE NOT EXISTS (SELECT 1 FROM cases c WHERE c.url_sha256 = g.url_sha256 AND c.is_open)
-    ORDER BY g.url_sha256
+    SELECT n.id, f.url, f.url_sha256, f.display_url, f.host, f.registrable_domain, %(status)s,
+           true, 0, false, f.category, n.content_sha256, 0, 0, 0,
+           n.confirmed_at, %(now)s, %(now)s
+    FROM numbered n JOIN {rows} f ON f.line = n.line
+    ORDER BY n.url_sha256
     ON CONFLICT (url_sha256) WHERE is_open DO NOTHING
     RETURNING id
 )

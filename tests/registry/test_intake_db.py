@@ -226,3 +226,17 @@ def test_two_intakes_racing_on_the_same_urls_open_each_case_once(
     assert count(engine, Case) == 300 and count(engine, Report) == 600
     assert sum(r.cases_opened for r in results) == 300
     assert sum(r.reports_attached for r in results) == 300
+
+
+def test_case_numbers_follow_the_file(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Several chunks, and URLs whose keys sort in another order than the file's.
+    monkeypatch.setattr("registry.intake.service.CHUNK_ROWS", 7)
+    numbers = [17, 3, 42, 8, 1, 99, 23, 5, 64, 12, 31, 2, 77, 40, 6, 18, 90, 11, 54, 29]
+    text = HEADER + "".join(
+        f"n{n},http://order{n}.bz/,2026-11-20T10:00:00Z,A,bz,,,\n" for n in numbers
+    )
+    result = ingest(engine, text)
+    assert result.cases_opened == len(numbers)
+    with unit_of_work(engine) as session:
+        urls = list(session.scalars(select(Case.url).order_by(Case.id)))
+    assert urls == [f"http://order{n}.bz/" for n in numbers]
