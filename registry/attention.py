@@ -18,7 +18,6 @@ from registry.audit import AuditAction, record
 from registry.case_actions import locked_case, required_reason
 from registry.models import CaseEvent, InboundMail
 from registry.status import EventKind
-from registry.users import Principal
 
 
 class NothingToHandle(ValueError):
@@ -30,7 +29,7 @@ class MessageNotFound(LookupError):
 
 
 def handle_case(
-    session: Session, user: Principal, case_id: int, note: str, *, now: datetime
+    session: Session, actor: str, case_id: int, note: str, *, now: datetime
 ) -> CaseEvent:
     """Clear the case's flag and mark its queued messages handled, with the analyst's note.
 
@@ -60,16 +59,16 @@ def handle_case(
     case.analyst_reason = None
     case.updated_at = now
     for mail in waiting:
-        mail.handled_by = user.name
+        mail.handled_by = actor
         mail.handled_at = now
     event = CaseEvent(
-        case_id=case.id, at=now, kind=EventKind.NOTE, actor=user.name, reason=note, detail=detail
+        case_id=case.id, at=now, kind=EventKind.NOTE, actor=actor, reason=note, detail=detail
     )
     session.add(event)
     session.flush()
     record(
         session,
-        actor=user.name,
+        actor=actor,
         action=AuditAction.HANDLED,
         subject=case.reference,
         detail={**detail, "note": note},
@@ -79,7 +78,7 @@ def handle_case(
 
 
 def handle_message(
-    session: Session, user: Principal, message_id: int, note: str, *, now: datetime
+    session: Session, actor: str, message_id: int, note: str, *, now: datetime
 ) -> InboundMail:
     """Take a received message out of the analyst queue, with the analyst's note.
 
@@ -93,7 +92,7 @@ def handle_message(
     note = required_reason(note)
     if not mail.needs_analyst or mail.handled_at is not None:
         raise NothingToHandle(f"received message {message_id} is not waiting for an analyst")
-    mail.handled_by = user.name
+    mail.handled_by = actor
     mail.handled_at = now
     if mail.case_id is not None:
         session.add(
@@ -101,7 +100,7 @@ def handle_message(
                 case_id=mail.case_id,
                 at=now,
                 kind=EventKind.NOTE,
-                actor=user.name,
+                actor=actor,
                 reason=note,
                 detail={"messages": [mail.id]},
             )
@@ -109,7 +108,7 @@ def handle_message(
     session.flush()
     record(
         session,
-        actor=user.name,
+        actor=actor,
         action=AuditAction.HANDLED,
         subject=f"message {mail.id}",
         detail={"case_id": mail.case_id, "note": note},

@@ -1,5 +1,6 @@
 """``takedown inbox``: what came back (bounces, acknowledgements, replies), ``inbox fetch`` to
-read the mailbox now, ``inbox classify FILE.eml…`` to see how saved messages read."""
+read the mailbox now, ``inbox classify FILE.eml…`` to see how saved messages read, ``inbox
+handled ID`` to take a message out of the analyst queue."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ from typing import Annotated, Any
 import typer
 
 from notices.inbound.keys import defang_text
+from registry.attention import handle_message
+from registry.base import utcnow
 from registry.db import unit_of_work
+from registry.models.case import case_reference
 from registry.replies.service import explain, recent_messages
 from takedown.app import app
-from takedown.clikit import JsonOption, engine, errors, print_json, settings
+from takedown.clikit import JsonOption, current_user, engine, errors, print_json, settings
 
 inbox_app = typer.Typer(
     help="What came back: bounces, acknowledgements and replies.", invoke_without_command=True
@@ -105,3 +109,23 @@ def classify_files(
             f"case {r['case']} (by {r['matched_by']})" if r["case"] else "no case",
         ]
         typer.echo(f"{r['file']}: {r['class']}; " + "; ".join(e for e in extra if e))
+
+
+@inbox_app.command("handled")
+def message_handled(
+    message_id: Annotated[
+        int, typer.Argument(metavar="ID", min=1, help="The message's number (`takedown inbox`).")
+    ],
+    note: Annotated[
+        str, typer.Option("--note", help="What was done about it; kept on the record.")
+    ],
+    by: Annotated[
+        str | None, typer.Option("--by", help="Who handled it (default: the current user).")
+    ] = None,
+) -> None:
+    """Take a received message out of the analyst queue, with a note of what was done."""
+    with errors(), unit_of_work(engine()) as session:
+        mail = handle_message(session, by or current_user(), message_id, note, now=utcnow())
+        case_id = mail.case_id
+    about = f"; the note is on {case_reference(case_id)}'s record" if case_id is not None else ""
+    typer.echo(f"message {message_id} handled{about}")

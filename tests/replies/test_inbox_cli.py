@@ -126,3 +126,64 @@ def test_case_show_gives_the_ticket_and_the_correspondence(
     code, out, _ = invoke("case", "show", str(case_id))
     assert "host ticket 2026031610000123" in out
     assert "<- " in out and "auto_ack" in out
+
+
+def test_an_analyst_marks_a_flagged_case_and_a_queued_message_handled(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TAKEDOWN_DATABASE_URL", database_url)
+    reports = tmp_path / "reports.csv"
+    reports.write_text(
+        "report_id,url,confirmed_at,category\nh1,http://quickhost.example/handled/1.jpg,"
+        "2026-11-20T10:00:00Z,A\n"
+    )
+    code, _, err = invoke("intake", str(reports), "--json")
+    assert code == 0, err
+    code, out, _ = invoke("cases", "--json")
+    [case_id] = [c["id"] for c in json.loads(out) if "/handled/" in c["url"]]
+    reference = f"TD-{case_id:06d}"
+    engine = engine_for(database_url)
+    try:
+        with unit_of_work(engine) as session:
+            take_in(
+                session,
+                [
+                    # A person's reply quoting the case: flags the case, queues the message.
+                    sample("reply_removed.eml", **{"TD-000042": reference}),
+                    # A message about no case at all: queued on its own.
+                    sample("unmatched.eml", **{"Message-ID: <": "Message-ID: <handled-"}),
+                ],
+                mailbox="test",
+                rerouting=None,
+                now=utcnow(),
+            )
+    finally:
+        engine.dispose()
+    code, out, _ = invoke("inbox", "--queue", "--json")
+    queue = json.loads(out)
+    [about_case] = [m for m in queue if m["case"] == reference]
+    [lost] = [m for m in queue if m["case"] is None and m["subject"] != about_case["subject"]][:1]
+
+    # A note is required; nothing changes without one.
+    code, out, err = invoke("case", "handled", str(case_id), "--note", "  ")
+    assert code == 2 and out == "" and "reason" in err.lower()
+    code, out, err = invoke("case", "handled", str(case_id), "--note", "asked the host again")
+    assert code == 0, err
+    assert f"{reference} handled and 1 queued message(s)" in out
+    code, out, _ = invoke("case", "show", str(case_id), "--json")
+    detail = json.loads(out)
+    assert detail["analyst_reason"] is None
+    assert any(e["reason"] == "asked the host again" for e in detail["events"])
+    # Handled once: a second time is an error that says so.
+    code, out, err = invoke("case", "handled", str(case_id), "--note", "again")
+    assert code == 2 and "does not need an analyst" in err
+
+    code, out, err = invoke("inbox", "handled", str(lost["id"]), "--note", "spam", "--by", "ana")
+    assert code == 0, err
+    assert out.strip() == f"message {lost['id']} handled"
+    code, out, _ = invoke("inbox", "--queue", "--json")
+    assert [m["id"] for m in json.loads(out)] == [
+        m["id"] for m in queue if m["id"] not in (about_case["id"], lost["id"])
+    ]
+    code, out, err = invoke("inbox", "handled", "999999", "--note", "x")
+    assert code == 2 and "no received message 999999" in err

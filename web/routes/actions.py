@@ -138,7 +138,7 @@ def handled_case(
     request: Request, case_id: CaseId, user: Analyst, state: StateDep, form: CheckedForm
 ) -> Response:
     with unit_of_work(state.engine) as session:
-        handle_case(session, user, case_id, str(form.get("note") or ""), now=utcnow())
+        handle_case(session, user.name, case_id, str(form.get("note") or ""), now=utcnow())
     return RedirectResponse(f"/cases/{case_id}?done=handled", status_code=303)
 
 
@@ -151,5 +151,5 @@ def handled_message(
     form: CheckedForm,
 ) -> Response:
     with unit_of_work(state.engine) as session:
-        handle_message(session, user, message_id, str(form.get("note") or ""), now=utcnow())
+        handle_message(session, user.name, message_id, str(form.get("note") or ""), now=utcnow())
     return RedirectResponse("/dashboard?done=handled", status_code=303)
