@@ -10,6 +10,9 @@
   It runs on a sample and is extrapolated to all the URLs.
 
     .venv/bin/python -m bench.bench_trace [--urls 10000] [--latency-ms 20] [--sample 200]
+
+(``--sample 0`` leaves the naive tracer out.) Exits with status 1 when any sandbox server saw
+more queries at once than the engine's cap for it.
 """
 
 from __future__ import annotations
@@ -55,7 +58,9 @@ def serve_world(urls: int, latency: float, conn: Connection) -> None:
     slow = FaultPlan(delay=latency)
     with running_sandbox(world, faults={"dns": slow, "rdap": slow, "whois": slow}) as handle:
         conn.send((handle.env, handle.urls))
-        conn.recv()  # the stop signal
+        while conn.recv() == "load":
+            # What each server saw since the last ask, and the CPU this process spent.
+            conn.send((handle.inflight(reset=True), time.process_time()))
 
 
 def engine_settings(env: dict[str, str]) -> Settings:
@@ -67,23 +72,70 @@ def engine_settings(env: dict[str, str]) -> Settings:
     return Settings.model_validate(values)
 
 
-async def trace_all(
-    env: dict[str, str], urls: list[str], concurrency: int
-) -> tuple[float, int, int]:
-    """Seconds to trace every URL in one batch, hosting networks found, queries sent."""
-    sources = TraceSources.from_settings(
+def trace_sources(env: dict[str, str], concurrency: int) -> TraceSources:
+    """The sources the engine would build from the sandbox's settings."""
+    return TraceSources.from_settings(
         engine_settings(env), limits=Limits(batch_concurrency=concurrency)
     )
+
+
+async def trace_all(sources: TraceSources, urls: list[str]) -> tuple[float, float, int, int]:
+    """Seconds and CPU seconds to trace every URL in one batch, hosting networks found,
+    queries sent."""
     targets = []
     for raw in urls:
         url = normalise_url(raw)
         targets.append(Target(url.url, url.host, url.registrable_domain))
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     async with sources.open(MemoryCache()) as resolver:
         results = await resolver.resolve(targets)
         queries = resolver.queries
     elapsed = time.perf_counter() - started
-    return elapsed, sum(1 for r in results if r.network is not None), queries
+    cpu = time.process_time() - cpu
+    return elapsed, cpu, sum(1 for r in results if r.network is not None), queries
+
+
+def cap_of(server: str, sources: TraceSources, env: dict[str, str]) -> int:
+    """The concurrency the engine promises the sandbox server the in-flight counter calls
+    ``server`` (``dns``, ``rdap``, ``whois:<name>``)."""
+    limits = sources.limits
+    if server == "dns":
+        return limits.dns_concurrency
+    if server == "rdap":
+        return limits.for_server("127.0.0.1").concurrency
+    name = server.removeprefix("whois:")
+    where = dict(item.split("=", 1) for item in env["TAKEDOWN_WHOIS_SERVERS"].split(","))
+    host = where.get(name, name).rpartition(":")[0]
+    return min(limits.for_server(name).concurrency, limits.for_server(host).concurrency)
+
+
+def report_load(
+    load: dict[str, dict[str, int]], sources: TraceSources, env: dict[str, str], latency: float
+) -> tuple[float, float, list[str]]:
+    """Print each kind of server's peak against its cap; return the floors (all queries at one
+    cap; the busiest server alone) and the servers that saw more than their cap."""
+    over = []
+    kinds: dict[str, list[tuple[str, int, int, int]]] = {}
+    for server, seen in load.items():
+        cap = cap_of(server, sources, env)
+        kinds.setdefault(server.split(":")[0], []).append(
+            (server, seen["peak"], cap, seen["total"])
+        )
+        if seen["peak"] > cap:
+            over.append(f"{server} ({seen['peak']} > {cap})")
+    busiest = 0.0
+    total = 0
+    for kind, rows in sorted(kinds.items()):
+        queries = sum(r[3] for r in rows)
+        total += queries
+        top = max(rows, key=lambda r: r[1])
+        busiest = max(busiest, max(r[3] * latency / r[2] for r in rows))
+        print(
+            f"  {kind}: {queries} queries to {len(rows)} server(s); highest peak {top[1]} "
+            f"at once ({top[0]}, cap {top[2]})"
+        )
+    cap = min((r[2] for rows in kinds.values() for r in rows), default=1)
+    return total * latency / cap, busiest, over
 
 
 class NaiveTracer:
@@ -148,6 +200,7 @@ def main() -> None:
     process = context.Process(target=serve_world, args=(args.urls, latency, theirs), daemon=True)
     started = time.perf_counter()
     process.start()
+    over: list[str] = []
     try:
         if not ours.poll(START_LIMIT):
             raise SystemExit("the sandbox did not start in time")
@@ -157,13 +210,30 @@ def main() -> None:
             f"{args.latency_ms:.0f} ms per DNS/RDAP/WHOIS answer, own process "
             f"(started in {time.perf_counter() - started:.1f} s)"
         )
+        sources = trace_sources(env, args.concurrency)
+        ours.send("load")
+        _, sandbox_cpu = ours.recv()
         # The event loop the engine's trace runs on (registry.tracing.run).
-        elapsed, found, queries = uvloop.run(trace_all(env, urls, args.concurrency))
+        elapsed, cpu, found, queries = uvloop.run(trace_all(sources, urls))
+        ours.send("load")
+        load, sandbox_after = ours.recv()
         print(
-            f"trace (engine, one batch, {args.concurrency} URLs at once): {elapsed:.2f} s, "
+            f"trace (engine, one batch, {args.concurrency} hosts at once): {elapsed:.2f} s, "
             f"{len(urls) / elapsed:,.0f} URLs/s, hosting network found for {found}, "
-            f"{queries} questions sent"
+            f"{queries} questions sent; CPU {cpu:.2f} s in the tracer, "
+            f"{sandbox_after - sandbox_cpu:.2f} s in the sandbox"
         )
+        print("what the sandbox's servers saw:")
+        floor, busiest, over = report_load(load, sources, env, latency)
+        print(
+            f"floor: {floor:.2f} s (every query at {args.latency_ms:.0f} ms, one cap's worth at "
+            f"once; the busiest server alone: {busiest:.2f} s); trace/floor: "
+            f"{elapsed / floor:.1f}x"
+        )
+        if over:
+            print(f"CAP EXCEEDED: {', '.join(over)}")
+        if args.sample <= 0:
+            return
         naive = NaiveTracer(env)
         sample = urls[:: max(1, len(urls) // args.sample)][: args.sample]
         begun = time.perf_counter()
@@ -185,6 +255,8 @@ def main() -> None:
         process.join(30)
         if process.is_alive():
             process.terminate()
+    if over:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

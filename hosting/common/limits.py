@@ -115,7 +115,10 @@ class Limits:
     servers: Mapping[str, ServerPolicy] = field(default_factory=lambda: KNOWN_SERVER_POLICIES)
     """Per-server overrides keyed by host name (lower case)."""
     batch_concurrency: int = 64
-    """URLs resolved at once in a batch."""
+    """Hosts traced at once in a batch (every URL of a host shares its trace)."""
+    dns_concurrency: int = 64
+    """DNS queries in flight at once from one resolver, all its nameservers together (A and
+    AAAA count as two); no nameserver ever has more of ours to answer."""
     whois_max_referrals: int = 3
 
     def for_server(self, host: str) -> ServerPolicy:

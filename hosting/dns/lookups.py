@@ -122,13 +122,15 @@ def status_of(exc: BaseException) -> DnsStatus:
 
 
 class DnsClient:
-    """Resolves hosts through dnspython's async resolver, with a hard lifetime per lookup."""
+    """Resolves hosts through dnspython's async resolver, with a hard lifetime per lookup and at
+    most ``Limits.dns_concurrency`` queries in flight."""
 
     def __init__(
         self, nameservers: Sequence[tuple[str, int]] = (), limits: Limits | None = None
     ) -> None:
         self._limits = limits or Limits()
         self._resolver = resolver_for(nameservers, self._limits.timeouts.dns)
+        self._slots = asyncio.Semaphore(max(1, self._limits.dns_concurrency))
 
     @classmethod
     def from_setting(cls, setting: str | None, limits: Limits | None = None) -> DnsClient:
@@ -136,7 +138,8 @@ class DnsClient:
         return cls(parse_nameservers(setting), limits)
 
     async def _query(self, name: str, rdtype: str) -> dns.resolver.Answer:
-        async with asyncio.timeout(self._limits.timeouts.dns + 1):
+        # The wait for a slot (Limits.dns_concurrency) is not part of the lookup's lifetime.
+        async with self._slots, asyncio.timeout(self._limits.timeouts.dns + 1):
             return await self._resolver.resolve(name, rdtype, search=False)
 
     def _evidence(self, answer: dns.resolver.Answer, query: str) -> Evidence:
