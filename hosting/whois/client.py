@@ -189,10 +189,13 @@ class WhoisClient:
             purpose = f"WHOIS referral to {server.name[:100]}"
             address = await self._policy.vetted_address(server.host, server.port, purpose)
             server = WhoisServer(server.name, address, server.port)
-        gate = self._gates.for_server(server.name)
+        # Shared by every name that leads to this host and port; the wait for it is not part
+        # of the query's timeout, which starts with the connection.
+        gate = self._gates.for_server(server.host, server.port, names=(server.name,))
 
         async def attempt() -> WhoisAnswer:
-            raw, cut = await gate.run(lambda: self._transport.query(server, query))
+            async with gate:
+                raw, cut = await self._transport.query(server, query)
             text = decode_whois(raw)
             refused = refusal(text)
             if refused is not None:
