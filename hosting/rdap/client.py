@@ -16,6 +16,7 @@ import asyncio
 import email.utils
 import ipaddress
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -90,18 +91,22 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 
 
 class RdapClient:
-    """Looks up domains, addresses and AS numbers over RDAP."""
+    """Looks up domains, addresses and AS numbers over RDAP, through one httpx client or a few
+    (small connection pools: each request goes to the least busy)."""
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        http: httpx.AsyncClient | Sequence[httpx.AsyncClient],
         bootstrap: RdapBootstrap,
         limits: Limits | None = None,
         gates: ServerGates | None = None,
         bootstrap_base: str = IANA_BOOTSTRAP_BASE,
         policy: AddressPolicy | None = None,
     ) -> None:
-        self._http = http
+        self._pools = [http] if isinstance(http, httpx.AsyncClient) else list(http)
+        if not self._pools:
+            raise ValueError("RdapClient needs at least one HTTP client")
+        self._busy = [0] * len(self._pools)
         self._bootstrap_base = bootstrap_base
         self.bootstrap = bootstrap
         self._limits = limits or Limits()
@@ -207,21 +212,29 @@ class RdapClient:
     ) -> str | tuple[bytes, bool]:
         """One request: the redirect's Location, or the body and whether it was cut."""
         cap = self._limits.caps.rdap_bytes
-        async with self._http.stream(
-            "GET", target, headers=headers, extensions=extensions, follow_redirects=False
-        ) as response:
-            location = response.headers.get("Location")
-            if response.status_code in _REDIRECTS and location:
-                return str(location)
-            self._check_status(response)
-            chunks, size, cut = [], 0, False
-            async for chunk in response.aiter_bytes():
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > cap:
-                    cut = True
-                    break
-            return b"".join(chunks)[:cap], cut
+        # The least busy pool takes the request: each pool's connections stay few, and httpx
+        # looks through all of a pool's connections on every request and every response.
+        busy = self._busy
+        chosen = busy.index(min(busy))
+        busy[chosen] += 1
+        try:
+            async with self._pools[chosen].stream(
+                "GET", target, headers=headers, extensions=extensions, follow_redirects=False
+            ) as response:
+                location = response.headers.get("Location")
+                if response.status_code in _REDIRECTS and location:
+                    return str(location)
+                self._check_status(response)
+                chunks, size, cut = [], 0, False
+                async for chunk in response.aiter_bytes():
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size > cap:
+                        cut = True
+                        break
+                return b"".join(chunks)[:cap], cut
+        finally:
+            busy[chosen] -= 1
 
     async def _pinned(self, url: str) -> tuple[str, dict[str, str], dict[str, Any]]:
         """How to fetch a redirect target: as is when the bootstrap (configuration) names its
