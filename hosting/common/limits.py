@@ -114,8 +114,10 @@ class Limits:
     default_server: ServerPolicy = field(default_factory=ServerPolicy)
     servers: Mapping[str, ServerPolicy] = field(default_factory=lambda: KNOWN_SERVER_POLICIES)
     """Per-server overrides keyed by host name (lower case)."""
-    batch_concurrency: int = 64
-    """Hosts traced at once in a batch (every URL of a host shares its trace)."""
+    batch_concurrency: int = 256
+    """Hosts traced at once in a batch (every URL of a host shares its trace). A host waiting
+    for a server's gate holds nothing but its place in the queue, so this can be well above
+    any server's cap: the gates, not this number, keep the servers within their limits."""
     dns_concurrency: int = 64
     """DNS queries in flight at once from one resolver, all its nameservers together (A and
     AAAA count as two); no nameserver ever has more of ours to answer."""
