@@ -122,11 +122,11 @@ class Limits:
     """DNS queries in flight at once from one resolver, all its nameservers together (A and
     AAAA count as two); no nameserver ever has more of ours to answer."""
     whois_max_referrals: int = 3
-    rdap_pools: int = 8
+    rdap_pools: int = 16
     """HTTP connection pools for RDAP, each request going to the least busy (httpx looks
     through every connection of a pool on each request, so a few small pools cost less than
     one large one)."""
-    rdap_pool_connections: int = 8
+    rdap_pool_connections: int = 4
     """Connections each RDAP pool keeps open at most (a request beyond them waits inside its
     pool); the server gates bound what is in flight."""
 
