@@ -129,13 +129,39 @@ class ServerGate:
             return await call()
 
 
+class Admission:
+    """Admission through several gates at once (taken in order, given back in reverse)."""
+
+    __slots__ = ("gates",)
+
+    def __init__(self, gates: tuple[ServerGate, ...]) -> None:
+        self.gates = gates
+
+    async def __aenter__(self) -> None:
+        taken: list[ServerGate] = []
+        try:
+            for gate in self.gates:
+                await gate.__aenter__()
+                taken.append(gate)
+        except BaseException:
+            for gate in reversed(taken):
+                await gate.__aexit__()
+            raise
+
+    async def __aexit__(self, *_exc: object) -> None:
+        for gate in reversed(self.gates):
+            await gate.__aexit__()
+
+
 class ServerGates:
     """One gate per server, created on first use from :class:`Limits`.
 
     A server is where we connect: a host (a name, or the address a referral was vetted to) and
     a port. Every name that leads there shares its gate, under the strictest of the policies of
     those names and of the host itself, so two names for one RDAP or WHOIS server share its
-    cap."""
+    cap. A name that leads elsewhere than itself (an override, a referral vetted to an address)
+    also keeps a gate of its own under its own policy (:meth:`admission`): a registry whose name
+    has several addresses gets its cap once, not once per address."""
 
     def __init__(
         self, limits: Limits, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep
@@ -145,6 +171,7 @@ class ServerGates:
         self._sleep = sleep
         self._gates: dict[tuple[str, int | None], ServerGate] = {}
         self._named: set[tuple[str, int | None, str]] = set()
+        self._names: dict[tuple[str, int | None], ServerGate] = {}
 
     def for_server(
         self, host: str, port: int | None = None, *, names: Iterable[str] = ()
@@ -161,6 +188,19 @@ class ServerGates:
                 self._named.add(known)
                 gate.tighten(self._limits.for_server(known[2]))
         return gate
+
+    def admission(self, host: str, port: int | None = None, *, name: str = "") -> Admission:
+        """What a query to the server at ``host`` and ``port``, known as ``name``, must pass:
+        the gate of the name when it is not the host itself (taken first), then the server's."""
+        server = self.for_server(host, port, names=(name,) if name else ())
+        key = (name.lower(), port)
+        if not name or key[0] == host.lower():
+            return Admission((server,))
+        named = self._names.get(key)
+        if named is None:
+            named = ServerGate(self._limits.for_server(key[0]), self._clock, self._sleep)
+            self._names[key] = named
+        return Admission((named, server))
 
 
 async def with_retries(

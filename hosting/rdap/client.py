@@ -37,7 +37,7 @@ from hosting.common.errors import (
 )
 from hosting.common.evidence import Evidence
 from hosting.common.limits import Limits
-from hosting.common.politeness import ServerGate, ServerGates, with_retries
+from hosting.common.politeness import Admission, ServerGates, with_retries
 from hosting.common.reach import AddressPolicy
 from hosting.rdap.bootstrap import IANA_BOOTSTRAP_BASE, RdapBootstrap
 
@@ -161,13 +161,13 @@ class RdapClient:
             raise MalformedAnswer(f"RDAP answer from {server} is not a JSON object")
         return RdapAnswer(final_url, server, data, evidence)
 
-    def _gate(self, target: str, name: str) -> ServerGate:
-        """The gate of the server ``target`` lands on (its host, or the address a redirect was
+    def _gate(self, target: str, name: str) -> Admission:
+        """The gates of the server ``target`` lands on (its host, or the address a redirect was
         pinned to, and port), known as ``name`` too."""
         parts = urlsplit(target)
         host = (parts.hostname or "").lower()
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        return self._gates.for_server(host, port, names=(name,) if name != host else ())
+        return self._gates.admission(host, port, name=name)
 
     async def _get(self, url: str) -> tuple[bytes, str, bool]:
         """The body at ``url`` (following vetted redirects), the URL it came from, and whether

@@ -7,7 +7,6 @@ async with open_resolver(dns_nameservers=..., whois_servers=...) as resolver:
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -62,7 +61,8 @@ async def open_resolver(
     policy = AddressPolicy(allowed_networks)
     bootstrap = RdapBootstrap.from_setting(rdap_bootstrap_dir)
     async with AsyncExitStack() as stack:
-        tls = ssl.create_default_context()  # one for every pool: building one costs milliseconds
+        # One TLS context for every pool (building one costs milliseconds), as httpx builds it.
+        tls = httpx.create_ssl_context()
         pools = [
             await stack.enter_async_context(
                 httpx.AsyncClient(

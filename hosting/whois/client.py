@@ -189,9 +189,10 @@ class WhoisClient:
             purpose = f"WHOIS referral to {server.name[:100]}"
             address = await self._policy.vetted_address(server.host, server.port, purpose)
             server = WhoisServer(server.name, address, server.port)
-        # Shared by every name that leads to this host and port; the wait for it is not part
-        # of the query's timeout, which starts with the connection.
-        gate = self._gates.for_server(server.host, server.port, names=(server.name,))
+        # The server's gate is shared by every name that leads to this host and port (and the
+        # name keeps its own); the wait is not part of the query's timeout, which starts with
+        # the connection.
+        gate = self._gates.admission(server.host, server.port, name=server.name)
 
         async def attempt() -> WhoisAnswer:
             async with gate:

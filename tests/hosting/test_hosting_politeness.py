@@ -88,6 +88,35 @@ def test_two_names_for_one_server_share_its_gate_under_the_stricter_policy() -> 
     asyncio.run(run())
 
 
+def test_a_name_with_several_addresses_keeps_its_cap_across_them() -> None:
+    unhurried = RateLimit(1e6, 1, burst=1000)
+    limits = Limits(
+        servers={"whois.multi.example": ServerPolicy(concurrency=2, rate=unhurried)},
+        default_server=ServerPolicy(concurrency=8, rate=unhurried),
+    )
+    running = 0
+    peak = 0
+
+    async def work() -> None:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.001)
+        running -= 1
+
+    async def run() -> None:
+        gates = ServerGates(limits)
+
+        async def one(address: str) -> None:
+            async with gates.admission(address, 43, name="whois.multi.example"):
+                await work()
+
+        await asyncio.gather(*(one(f"192.0.2.{1 + i % 3}") for i in range(12)))
+
+    asyncio.run(run())
+    assert peak == 2
+
+
 def test_a_waiter_cancelled_while_queued_gives_no_slot_away() -> None:
     async def run() -> None:
         gate = ServerGate(ServerPolicy(concurrency=1, rate=RateLimit(1e6, 1, burst=1000)))
