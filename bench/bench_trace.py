@@ -3,7 +3,13 @@
 10,000 URLs on 1,000 domains across 100 providers, every DNS, RDAP and WHOIS answer delayed by
 20 ms. The sandbox runs in its own process, so it does not share an event loop with the tracer.
 
-- trace: the engine's resolver (settings as the sandbox prints them), one batch, shared caches.
+- trace: the engine's resolver (settings as the sandbox prints them), one batch, shared caches;
+  its time, and the CPU seconds of the tracer and of the sandbox.
+- what the sandbox's servers saw (``sandbox.inflight``): the most queries each answered at once,
+  against the engine's cap for it.
+- the floor of this run, measured: the same number of queries per server, each server at its
+  cap, from a client that only waits; the trace's time as a ratio to it (and to a computed
+  floor), so a machine busy with other work shows in both figures.
 - naive: what a script would do without the engine: for one URL after another, dnspython for
   the address, then port-43 WHOIS for the domain (following the registrar referral) and for
   the address (following the RIR referral), parsed with python-whois; no cache, no RDAP.
