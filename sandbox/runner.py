@@ -13,6 +13,7 @@ from pathlib import Path
 from sandbox.behaviour import NoticeBehaviour
 from sandbox.bootstrap import write_bootstrap
 from sandbox.faults import FaultInjector
+from sandbox.inflight import InFlight
 from sandbox.mailstore import Mailstore
 from sandbox.outputs import served_networks, write_directory, write_env, write_reports
 from sandbox.replies import ReplyDesk
@@ -102,9 +103,11 @@ class Sandbox:
         self._ticker: asyncio.Task[None] | None = None
         plans = {**world.faults, **(faults or {})}
         self.faults = {name: FaultInjector(plans.get(name)) for name in SERVER_NAMES}
-        self.dns = DnsServer(self.state, self.faults["dns"])
-        self.whois = WhoisServer(self.state, self.faults["whois"])
-        self.rdap = RdapServer(self.state, self.faults["rdap"])
+        self.inflight = InFlight()
+        """Queries each DNS, WHOIS and RDAP server is answering at once, and the peaks."""
+        self.dns = DnsServer(self.state, self.faults["dns"], self.inflight)
+        self.whois = WhoisServer(self.state, self.faults["whois"], self.inflight)
+        self.rdap = RdapServer(self.state, self.faults["rdap"], self.inflight)
         self.content = ContentServer(self.state, self.faults["content"])
         self.smtp = SmtpServer(self.store, self.faults["smtp"])
         self.inspection: InspectionServer | None = None

@@ -131,6 +131,19 @@ class SandboxHandle:
 
         return self.call(read)
 
+    def inflight(self, *, reset: bool = False) -> dict[str, dict[str, int]]:
+        """The most queries each DNS, RDAP and WHOIS server answered at once, and how many in
+        all: ``{"dns": {"peak", "total", "now"}, "rdap": ..., "whois:<name>": ...}``; with
+        ``reset``, counting starts afresh after reading."""
+
+        def read(sandbox: Sandbox) -> dict[str, dict[str, int]]:
+            found = sandbox.inflight.snapshot()
+            if reset:
+                sandbox.inflight.reset()
+            return found
+
+        return self.call(read)
+
     def set_faults(self, server: str, plan: FaultPlan) -> None:
         """Change one server's faults (dns, whois, rdap, content, smtp) from now on."""
         self.call(lambda sandbox: sandbox.set_faults(server, plan))

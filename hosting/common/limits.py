@@ -114,9 +114,21 @@ class Limits:
     default_server: ServerPolicy = field(default_factory=ServerPolicy)
     servers: Mapping[str, ServerPolicy] = field(default_factory=lambda: KNOWN_SERVER_POLICIES)
     """Per-server overrides keyed by host name (lower case)."""
-    batch_concurrency: int = 64
-    """URLs resolved at once in a batch."""
+    batch_concurrency: int = 256
+    """Hosts traced at once in a batch (every URL of a host shares its trace). A host waiting
+    for a server's gate holds nothing but its place in the queue, so this can be well above
+    any server's cap: the gates, not this number, keep the servers within their limits."""
+    dns_concurrency: int = 64
+    """DNS queries in flight at once from one resolver, all its nameservers together (A and
+    AAAA count as two); no nameserver ever has more of ours to answer."""
     whois_max_referrals: int = 3
+    rdap_pools: int = 16
+    """HTTP connection pools for RDAP, each request going to the least busy (httpx looks
+    through every connection of a pool on each request, so a few small pools cost less than
+    one large one)."""
+    rdap_pool_connections: int = 4
+    """Connections each RDAP pool keeps open at most (a request beyond them waits inside its
+    pool); the server gates bound what is in flight."""
 
     def for_server(self, host: str) -> ServerPolicy:
         """The policy for ``host``: its override if any, else the default."""

@@ -22,7 +22,14 @@ import dns.nameserver
 import dns.resolver
 
 from hosting.dns import quick as probe_stub
-from hosting.dns.lookups import DnsAnswer, DnsStatus, parse_nameservers, resolver_for, status_of
+from hosting.dns.lookups import (
+    DnsAnswer,
+    DnsStatus,
+    first_do53,
+    parse_nameservers,
+    resolver_for,
+    status_of,
+)
 
 _QUICK_TYPES = {"A": probe_stub.A, "AAAA": probe_stub.AAAA}
 
@@ -40,7 +47,7 @@ class ProbeResolver:
         """With ``quick`` false, every lookup goes through dnspython alone."""
         resolver = self._resolver = resolver_for(nameservers, lifetime)
         self._lifetime = lifetime
-        self._quick_server = _first_do53(resolver) if quick else None
+        self._quick_server = first_do53(resolver) if quick else None
 
     @classmethod
     def from_setting(cls, setting: str | None, lifetime: float = 5.0) -> ProbeResolver:
@@ -88,13 +95,3 @@ class ProbeResolver:
         """The NS names of ``domain`` (lower case, sorted), or why there are none."""
         status, names = await self._ask(domain, "NS")
         return status, sorted(n.rstrip(".").lower() for n in names)
-
-
-def _first_do53(resolver: dns.asyncresolver.Resolver) -> tuple[str, int] | None:
-    """The first nameserver, when it is plain DNS over UDP (the only kind the quick try asks)."""
-    for server in resolver.nameservers[:1]:
-        if isinstance(server, dns.nameserver.Do53Nameserver):
-            return server.address, server.port
-        if isinstance(server, str):
-            return server, resolver.port
-    return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -23,6 +24,7 @@ from dns.asyncresolver import Resolver as AsyncResolver
 
 from hosting.common.evidence import Evidence
 from hosting.common.limits import Limits
+from hosting.dns import quick
 
 
 class DnsStatus(StrEnum):
@@ -121,14 +123,50 @@ def status_of(exc: BaseException) -> DnsStatus:
     return DnsStatus.ERROR
 
 
+def first_do53(resolver: AsyncResolver) -> tuple[str, int] | None:
+    """The first nameserver, when it is plain DNS over UDP (the only kind a quick try asks)."""
+    for server in resolver.nameservers[:1]:
+        if isinstance(server, dns.nameserver.Do53Nameserver):
+            return server.address, server.port
+        if isinstance(server, str):
+            return server, resolver.port
+    return None
+
+
+_QUICK_TYPES = {"A": quick.A, "AAAA": quick.AAAA}
+
+
+@dataclass(frozen=True, slots=True)
+class _Records:
+    """One record type's answer: the addresses, the aliases followed, the evidence."""
+
+    addresses: list[str]
+    cname_chain: list[str]
+    evidence: Evidence
+
+
 class DnsClient:
-    """Resolves hosts through dnspython's async resolver, with a hard lifetime per lookup."""
+    """Resolves hosts with a hard lifetime per lookup and at most
+    ``Limits.dns_concurrency`` queries in flight.
+
+    Each query first makes one quick try at the first nameserver (:mod:`hosting.dns.quick`: a
+    hand-built query, the answer read by hand and kept byte for byte as evidence), and asks
+    dnspython's async resolver only when that try is not sure of the answer (a failure, a
+    truncated or unusual answer, a timeout): a trace of thousands of hosts then spends a
+    fraction of the CPU a general resolver would."""
 
     def __init__(
-        self, nameservers: Sequence[tuple[str, int]] = (), limits: Limits | None = None
+        self,
+        nameservers: Sequence[tuple[str, int]] = (),
+        limits: Limits | None = None,
+        *,
+        quick: bool = True,
     ) -> None:
+        """With ``quick`` false, every query goes through dnspython alone."""
         self._limits = limits or Limits()
         self._resolver = resolver_for(nameservers, self._limits.timeouts.dns)
+        self._slots = asyncio.Semaphore(max(1, self._limits.dns_concurrency))
+        self._quick_server = first_do53(self._resolver) if quick else None
 
     @classmethod
     def from_setting(cls, setting: str | None, limits: Limits | None = None) -> DnsClient:
@@ -136,7 +174,8 @@ class DnsClient:
         return cls(parse_nameservers(setting), limits)
 
     async def _query(self, name: str, rdtype: str) -> dns.resolver.Answer:
-        async with asyncio.timeout(self._limits.timeouts.dns + 1):
+        # The wait for a slot (Limits.dns_concurrency) is not part of the lookup's lifetime.
+        async with self._slots, asyncio.timeout(self._limits.timeouts.dns + 1):
             return await self._resolver.resolve(name, rdtype, search=False)
 
     def _evidence(self, answer: dns.resolver.Answer, query: str) -> Evidence:
@@ -145,27 +184,60 @@ class DnsClient:
             "dns", server, query, answer.response.to_wire(), cap=self._limits.caps.evidence_bytes
         )
 
+    async def _records(self, host: str, rdtype: str) -> _Records | DnsStatus:
+        """The ``rdtype`` records of ``host``, or why there are none (never raises for DNS)."""
+        async with self._slots:
+            server = self._quick_server
+            lifetime = self._limits.timeouts.dns
+            started = time.monotonic()
+            if server is not None:
+                found = await quick.ask_keeping_packet(
+                    server, host, _QUICK_TYPES[rdtype], self._resolver.timeout
+                )
+                if found is not None:
+                    answer, packet = found
+                    if answer.nxdomain:
+                        return DnsStatus.NXDOMAIN
+                    if not answer.addresses:
+                        return DnsStatus.NO_ANSWER
+                    evidence = Evidence.capture(
+                        "dns",
+                        f"{server[0]}:{server[1]}",
+                        f"{host} {rdtype}",
+                        packet,
+                        cap=self._limits.caps.evidence_bytes,
+                    )
+                    return _Records(answer.addresses, answer.cname_chain, evidence)
+                lifetime = max(self._resolver.timeout, lifetime - (time.monotonic() - started))
+            try:
+                async with asyncio.timeout(lifetime + 1):
+                    result = await self._resolver.resolve(
+                        host, rdtype, search=False, lifetime=lifetime
+                    )
+            except Exception as exc:  # every resolver failure is an outcome here
+                return status_of(exc)
+        chain = [
+            str(rrset[0].target).rstrip(".").lower() for rrset in result.chaining_result.cnames
+        ]
+        return _Records(
+            [str(rdata) for rdata in result.rrset or []],
+            chain,
+            self._evidence(result, f"{host} {rdtype}"),
+        )
+
     async def resolve_host(self, host: str) -> DnsAnswer:
         """A and AAAA of ``host`` (asked together) with the CNAME chain that led to them."""
-        results = await asyncio.gather(
-            self._query(host, "A"), self._query(host, "AAAA"), return_exceptions=True
-        )
+        results = await asyncio.gather(self._records(host, "A"), self._records(host, "AAAA"))
         result = DnsAnswer(host, DnsStatus.OK)
         statuses = []
-        for rdtype, outcome in zip(("A", "AAAA"), results, strict=True):
-            if isinstance(outcome, BaseException):
-                if not isinstance(outcome, Exception):
-                    raise outcome
-                statuses.append(status_of(outcome))
+        for outcome in results:
+            if isinstance(outcome, DnsStatus):
+                statuses.append(outcome)
                 continue
-            result.evidence.append(self._evidence(outcome, f"{host} {rdtype}"))
+            result.evidence.append(outcome.evidence)
             if not result.cname_chain:
-                chain = [
-                    str(rrset[0].target).rstrip(".") for rrset in outcome.chaining_result.cnames
-                ]
-                result.cname_chain = [c.lower() for c in chain]
-            for rdata in outcome.rrset or []:
-                result.addresses.append(str(rdata))
+                result.cname_chain = list(outcome.cname_chain)
+            result.addresses.extend(outcome.addresses)
         if not result.addresses:
             # Both failed: report the most telling failure (NXDOMAIN beats a timeout).
             order = list(DnsStatus)

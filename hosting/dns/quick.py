@@ -4,9 +4,10 @@ A recheck of 100,000 URLs looks up tens of thousands of host names, and a genera
 spends most of a lookup building and parsing objects the probe never uses. This module asks one
 nameserver for the A (or AAAA) records of one name, with a query built by hand, and reads only
 the answers that are unambiguous: addresses at the end of a CNAME chain, NXDOMAIN, and
-"no such records". Anything else (a truncated answer, a server failure, an answer that does not
-parse, a timeout) comes back as :data:`UNSURE`, and the caller asks the general resolver, which
-retries, tries the other nameservers and falls back to TCP. So this path only ever answers what
+"no such records" (for the name asked or at the end of its CNAME chain). Anything else (a
+truncated answer, a server failure, an answer that does not parse, a timeout) comes back as
+:data:`UNSURE`, and the caller asks the general resolver, which retries, tries the other
+nameservers and falls back to TCP. So this path only ever answers what
 the general path would have answered, sooner.
 
 Spoofing defences match the general path's: a fresh socket per query (a port of the kernel's
@@ -17,6 +18,7 @@ random query id, and an answer is taken only if it echoes the id and the questio
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 import socket
 import struct
@@ -42,6 +44,7 @@ _NXDOMAIN: Final = 3
 MAX_CHAIN: Final = 16
 """CNAME hops followed inside one answer; a longer chain is left to the general resolver."""
 _MAX_POINTERS: Final = 32
+_PLAIN_NAME: Final = re.compile(rb"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
 
 
 class Unparsable(ValueError):
@@ -54,6 +57,8 @@ class StubAnswer:
 
     nxdomain: bool = False
     addresses: list[str] = field(default_factory=list)
+    cname_chain: list[str] = field(default_factory=list)
+    """Each alias followed to reach the addresses, in order (lower case, no final dot)."""
 
 
 UNSURE: Final = None
@@ -175,16 +180,19 @@ def parse_answer(packet: bytes, query_id: int, name: Name, rdtype: int) -> StubA
         return UNSURE  # the question was ours, but the records are broken: ask again properly
     # As a resolver reads an answer: the records of the name asked, else of its alias, and so on.
     current = name
+    chain: list[Name] = []
     for _ in range(MAX_CHAIN):
         if current in records or current not in aliases:
             break
         current = aliases[current]
+        chain.append(current)
     else:
         return UNSURE
     addresses = records.get(current, [])
-    if not addresses and answers:
-        return UNSURE  # records, but none at the end of the chain: the general path decides
-    return StubAnswer(addresses=addresses)
+    followed = [b".".join(alias) for alias in chain]
+    if not all(_PLAIN_NAME.fullmatch(alias) for alias in followed):
+        return UNSURE  # an alias no host name spells: the general path reads (and escapes) it
+    return StubAnswer(addresses=addresses, cname_chain=[a.decode("ascii") for a in followed])
 
 
 def _address(rdtype: int, data: bytes) -> str:
@@ -197,6 +205,15 @@ def _address(rdtype: int, data: bytes) -> str:
 
 async def ask(server: tuple[str, int], host: str, rdtype: int, timeout: float) -> StubAnswer | None:
     """The ``rdtype`` records of ``host`` from ``server`` in one try, or :data:`UNSURE`."""
+    found = await ask_keeping_packet(server, host, rdtype, timeout)
+    return None if found is None else found[0]
+
+
+async def ask_keeping_packet(
+    server: tuple[str, int], host: str, rdtype: int, timeout: float
+) -> tuple[StubAnswer, bytes] | None:
+    """As :func:`ask`, with the packet the answer was read from (a trace keeps it as
+    evidence)."""
     encoded = encode_name(host)
     if encoded is None:
         return UNSURE
@@ -213,8 +230,9 @@ async def ask(server: tuple[str, int], host: str, rdtype: int, timeout: float) -
                 while True:
                     packet = await loop.sock_recv(sock, 65535)
                     try:
-                        return parse_answer(packet, query_id, name, rdtype)
+                        answer = parse_answer(packet, query_id, name, rdtype)
                     except Unparsable:
                         continue  # not the answer to this query: keep waiting for it
+                    return None if answer is None else (answer, packet)
     except (OSError, TimeoutError):
         return UNSURE

@@ -16,6 +16,7 @@ import asyncio
 import email.utils
 import ipaddress
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -36,7 +37,7 @@ from hosting.common.errors import (
 )
 from hosting.common.evidence import Evidence
 from hosting.common.limits import Limits
-from hosting.common.politeness import ServerGates, with_retries
+from hosting.common.politeness import Admission, ServerGates, with_retries
 from hosting.common.reach import AddressPolicy
 from hosting.rdap.bootstrap import IANA_BOOTSTRAP_BASE, RdapBootstrap
 
@@ -90,18 +91,22 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 
 
 class RdapClient:
-    """Looks up domains, addresses and AS numbers over RDAP."""
+    """Looks up domains, addresses and AS numbers over RDAP, through one httpx client or a few
+    (small connection pools: each request goes to the least busy)."""
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        http: httpx.AsyncClient | Sequence[httpx.AsyncClient],
         bootstrap: RdapBootstrap,
         limits: Limits | None = None,
         gates: ServerGates | None = None,
         bootstrap_base: str = IANA_BOOTSTRAP_BASE,
         policy: AddressPolicy | None = None,
     ) -> None:
-        self._http = http
+        self._pools = [http] if isinstance(http, httpx.AsyncClient) else list(http)
+        if not self._pools:
+            raise ValueError("RdapClient needs at least one HTTP client")
+        self._busy = [0] * len(self._pools)
         self._bootstrap_base = bootstrap_base
         self.bootstrap = bootstrap
         self._limits = limits or Limits()
@@ -138,13 +143,7 @@ class RdapClient:
 
     async def _lookup(self, bases: list[str], path: str) -> RdapAnswer:
         url = bases[0] + path
-        host = urlsplit(url).hostname or url
-        gate = self._gates.for_server(host)
-
-        async def attempt() -> RdapAnswer:
-            return await gate.run(lambda: self._fetch(url, path))
-
-        return await with_retries(attempt, self._limits.retry)
+        return await with_retries(lambda: self._fetch(url, path), self._limits.retry)
 
     async def _fetch(self, url: str, query: str) -> RdapAnswer:
         body, final_url, cut = await self._get(url)
@@ -162,43 +161,80 @@ class RdapClient:
             raise MalformedAnswer(f"RDAP answer from {server} is not a JSON object")
         return RdapAnswer(final_url, server, data, evidence)
 
+    def _gate(self, target: str, name: str) -> Admission:
+        """The gates of the server ``target`` lands on (its host, or the address a redirect was
+        pinned to, and port), known as ``name`` too."""
+        parts = urlsplit(target)
+        host = (parts.hostname or "").lower()
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        return self._gates.admission(host, port, name=name)
+
     async def _get(self, url: str) -> tuple[bytes, str, bool]:
-        cap = self._limits.caps.rdap_bytes
+        """The body at ``url`` (following vetted redirects), the URL it came from, and whether
+        it was cut at the size cap.
+
+        Each hop waits for the gate of the server it lands on, and holds it only for that
+        hop. The RDAP timeout bounds the time spent with servers (and vetting redirect
+        targets), not the waits for a gate: a redirect to a busy server is not a slow answer."""
         current = url
         target, headers = current, {"Accept": ACCEPT}
         extensions: dict[str, Any] = {}
+        limit = self._limits.timeouts.rdap
+        left = limit
+        loop = asyncio.get_running_loop()
         try:
-            async with asyncio.timeout(self._limits.timeouts.rdap):
-                for _ in range(MAX_REDIRECTS + 1):
-                    async with self._http.stream(
-                        "GET",
-                        target,
-                        headers=headers,
-                        extensions=extensions,
-                        follow_redirects=False,
-                    ) as response:
-                        location = response.headers.get("Location")
-                        if response.status_code in _REDIRECTS and location:
-                            current = _redirect_target(current, location)
-                            target, headers, extensions = await self._pinned(current)
-                            continue
-                        self._check_status(response)
-                        chunks, size, cut = [], 0, False
-                        async for chunk in response.aiter_bytes():
-                            chunks.append(chunk)
-                            size += len(chunk)
-                            if size > cap:
-                                cut = True
-                                break
-                        return b"".join(chunks)[:cap], current, cut
-                raise TransportFailure(f"RDAP: more than {MAX_REDIRECTS} redirects")
+            for _ in range(MAX_REDIRECTS + 1):
+                name = (urlsplit(current).hostname or "").lower()
+                async with self._gate(target, name):
+                    began = loop.time()
+                    try:
+                        async with asyncio.timeout(left):
+                            location = await self._hop(target, headers, extensions)
+                    finally:
+                        left -= loop.time() - began
+                if isinstance(location, tuple):
+                    return location[0], current, location[1]
+                began = loop.time()
+                async with asyncio.timeout(left):
+                    current = _redirect_target(current, location)
+                    target, headers, extensions = await self._pinned(current)
+                left -= loop.time() - began
+            raise TransportFailure(f"RDAP: more than {MAX_REDIRECTS} redirects")
         except TimeoutError:
-            limit = self._limits.timeouts.rdap
             raise SourceTimeout(f"RDAP server did not answer within {limit}s") from None
         except httpx.TimeoutException:
             raise SourceTimeout("RDAP request timed out") from None
         except httpx.HTTPError as exc:
             raise TransportFailure(f"RDAP request failed: {type(exc).__name__}") from None
+
+    async def _hop(
+        self, target: str, headers: dict[str, str], extensions: dict[str, Any]
+    ) -> str | tuple[bytes, bool]:
+        """One request: the redirect's Location, or the body and whether it was cut."""
+        cap = self._limits.caps.rdap_bytes
+        # The least busy pool takes the request: each pool's connections stay few, and httpx
+        # looks through all of a pool's connections on every request and every response.
+        busy = self._busy
+        chosen = busy.index(min(busy))
+        busy[chosen] += 1
+        try:
+            async with self._pools[chosen].stream(
+                "GET", target, headers=headers, extensions=extensions, follow_redirects=False
+            ) as response:
+                location = response.headers.get("Location")
+                if response.status_code in _REDIRECTS and location:
+                    return str(location)
+                self._check_status(response)
+                chunks, size, cut = [], 0, False
+                async for chunk in response.aiter_bytes():
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size > cap:
+                        cut = True
+                        break
+                return b"".join(chunks)[:cap], cut
+        finally:
+            busy[chosen] -= 1
 
     async def _pinned(self, url: str) -> tuple[str, dict[str, str], dict[str, Any]]:
         """How to fetch a redirect target: as is when the bootstrap (configuration) names its

@@ -83,7 +83,8 @@ class HostResolution:
 
     def __init__(self, target: Target) -> None:
         self.target = target
-        self.ips: list[str] = [target.host] if target.is_ip_literal else []
+        self._literal = target.is_ip_literal
+        self.ips: list[str] = [target.host] if self._literal else []
         self.cname_chain: list[str] = []
         self.evidence: list[Evidence] = []
         self.errors: list[Failure] = []
@@ -93,10 +94,10 @@ class HostResolution:
     def _wanted(self) -> list[Step]:
         target, got = self.target, self._outcomes
         wanted = []
-        if not target.is_ip_literal:
+        if not self._literal:
             wanted.append(Step(StepKind.DNS, target.host))
         domain = target.registrable_domain
-        if domain and not target.is_ip_literal:
+        if domain and not self._literal:
             wanted.append(Step(StepKind.RDAP_DOMAIN, domain))
             rdap = got.get(StepKind.RDAP_DOMAIN)
             if isinstance(rdap, Failure) or (

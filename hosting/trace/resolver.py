@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from hosting.common.cache import MemoryCache, ResolutionCache
@@ -60,6 +60,20 @@ def _failure_from(value: dict[str, Any]) -> Failure:
     return Failure(record["source"], record["error"], record.get("detail", ""))
 
 
+def for_url(result: HostingResult, url: str) -> HostingResult:
+    """The result of a host's trace as the result of one of its URLs (lists of its own)."""
+    if result.url == url:
+        return result
+    return replace(
+        result,
+        url=url,
+        ips=list(result.ips),
+        cname_chain=list(result.cname_chain),
+        evidence=list(result.evidence),
+        errors=list(result.errors),
+    )
+
+
 class HostingResolver:
     """Traces URLs to their hosting network, registrar and CDN, sharing work across a batch."""
 
@@ -87,14 +101,25 @@ class HostingResolver:
         """Steps that reached a client (not answered by a cache or index): for benchmarks."""
 
     async def resolve(self, targets: Sequence[Target]) -> list[HostingResult]:
-        """Trace every target, at most ``batch_concurrency`` at once; results in input order."""
-        slots = asyncio.Semaphore(max(1, self._limits.batch_concurrency))
+        """Trace every target; results in input order.
 
-        async def one(target: Target) -> HostingResult:
-            async with slots:
-                return await self.resolve_one(target)
+        A host is traced once however many of the targets are on it (every answer a trace
+        gets is about the host, its domain and its addresses, never the path), and its result
+        is handed to each of its URLs. At most ``batch_concurrency`` hosts are traced at once;
+        each server's gate bounds what reaches it."""
+        hosts: dict[tuple[str, str | None], Target] = {}
+        for target in targets:
+            hosts.setdefault((target.host, target.registrable_domain), target)
+        traced: dict[tuple[str, str | None], HostingResult] = {}
+        queue = iter(hosts.items())
 
-        return list(await asyncio.gather(*(one(t) for t in targets)))
+        async def worker() -> None:
+            for key, target in queue:
+                traced[key] = await self.resolve_one(target)
+
+        workers = min(len(hosts), max(1, self._limits.batch_concurrency))
+        await asyncio.gather(*(worker() for _ in range(workers)))
+        return [for_url(traced[(t.host, t.registrable_domain)], t.url) for t in targets]
 
     async def resolve_one(self, target: Target) -> HostingResult:
         """Trace one target: ask what the planner wants until it wants nothing more."""

@@ -8,7 +8,7 @@ async with open_resolver(dns_nameservers=..., whois_servers=...) as resolver:
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -49,7 +49,7 @@ async def open_resolver(
     refresh_bootstrap: bool = False,
     allowed_networks: Sequence[str] = (),
 ) -> AsyncIterator[HostingResolver]:
-    """A resolver wired from the ``TAKEDOWN_*`` settings; closes its HTTP client on exit.
+    """A resolver wired from the ``TAKEDOWN_*`` settings; closes its HTTP clients on exit.
 
     WHOIS referrals and RDAP redirects that registry data chooses obey the probe's address
     policy, with ``allowed_networks`` (``TAKEDOWN_PROBE_ALLOWED_NETWORKS``) as its exceptions.
@@ -60,13 +60,26 @@ async def open_resolver(
     gates = ServerGates(chosen)
     policy = AddressPolicy(allowed_networks)
     bootstrap = RdapBootstrap.from_setting(rdap_bootstrap_dir)
-    async with httpx.AsyncClient(
-        transport=http_transport,
-        timeout=httpx.Timeout(chosen.timeouts.rdap),
-        max_redirects=5,
-        headers={"User-Agent": "takedown-trace"},
-    ) as http:
-        rdap = RdapClient(http, bootstrap, chosen, gates, policy=policy)
+    async with AsyncExitStack() as stack:
+        # One TLS context for every pool (building one costs milliseconds), as httpx builds it.
+        tls = httpx.create_ssl_context()
+        pools = [
+            await stack.enter_async_context(
+                httpx.AsyncClient(
+                    transport=http_transport,
+                    timeout=httpx.Timeout(chosen.timeouts.rdap),
+                    max_redirects=5,
+                    headers={"User-Agent": "takedown-trace"},
+                    verify=tls,
+                    limits=httpx.Limits(
+                        max_connections=chosen.rdap_pool_connections,
+                        max_keepalive_connections=chosen.rdap_pool_connections,
+                    ),
+                )
+            )
+            for _ in range(1 if http_transport is not None else max(1, chosen.rdap_pools))
+        ]
+        rdap = RdapClient(pools, bootstrap, chosen, gates, policy=policy)
         if refresh_bootstrap and bootstrap.is_stale():
             rdap.bootstrap = await bootstrap.refreshed(rdap.fetch_bootstrap_file)
         clients = HostingClients(

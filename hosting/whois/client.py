@@ -189,10 +189,14 @@ class WhoisClient:
             purpose = f"WHOIS referral to {server.name[:100]}"
             address = await self._policy.vetted_address(server.host, server.port, purpose)
             server = WhoisServer(server.name, address, server.port)
-        gate = self._gates.for_server(server.name)
+        # The server's gate is shared by every name that leads to this host and port (and the
+        # name keeps its own); the wait is not part of the query's timeout, which starts with
+        # the connection.
+        gate = self._gates.admission(server.host, server.port, name=server.name)
 
         async def attempt() -> WhoisAnswer:
-            raw, cut = await gate.run(lambda: self._transport.query(server, query))
+            async with gate:
+                raw, cut = await self._transport.query(server, query)
             text = decode_whois(raw)
             refused = refusal(text)
             if refused is not None:

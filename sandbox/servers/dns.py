@@ -23,6 +23,7 @@ import dns.rdatatype
 import dns.rrset
 
 from sandbox.faults import Fault, FaultInjector
+from sandbox.inflight import InFlight
 from sandbox.servers.tcp import TrackedListeners
 from sandbox.state import MAX_CNAME_CHAIN, WorldState
 
@@ -30,6 +31,7 @@ TTL = 60
 NEGATIVE_TTL = 30
 TCP_IDLE = 10.0  # seconds a DNS-over-TCP connection may sit idle
 CACHE_ENTRIES = 100_000  # answers kept before the cache starts over
+INFLIGHT_NAME = "dns"  # the name the in-flight counter knows this server by
 
 
 class DnsResolver:
@@ -149,6 +151,7 @@ class _UdpProtocol(asyncio.DatagramProtocol):
         self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
+        self.server.inflight.enter(INFLIGHT_NAME)
         fault = self.server.faults.draw()
         if self.server.faults.plan.delay > 0:
             self.server.spawn(self._answer_later(data, addr, fault))
@@ -158,10 +161,15 @@ class _UdpProtocol(asyncio.DatagramProtocol):
     async def _answer_later(
         self, data: bytes, addr: tuple[str | object, int], fault: Fault
     ) -> None:
-        await self.server.faults.delay()
+        try:
+            await self.server.faults.delay()
+        except BaseException:
+            self.server.inflight.leave(INFLIGHT_NAME)
+            raise
         self._send(self.server.resolver.answer(data, fault, over_udp=True), addr)
 
     def _send(self, wire: bytes | None, addr: tuple[str | object, int]) -> None:
+        self.server.inflight.leave(INFLIGHT_NAME)
         if wire is not None and self.transport is not None and not self.transport.is_closing():
             self.transport.sendto(wire, addr)
 
@@ -169,8 +177,11 @@ class _UdpProtocol(asyncio.DatagramProtocol):
 class DnsServer:
     """DNS over UDP and TCP on one loopback port."""
 
-    def __init__(self, state: WorldState, faults: FaultInjector) -> None:
+    def __init__(
+        self, state: WorldState, faults: FaultInjector, inflight: InFlight | None = None
+    ) -> None:
         self.faults = faults
+        self.inflight = inflight or InFlight()
         self.resolver = DnsResolver(state, faults)
         self._udp: asyncio.DatagramTransport | None = None
         self._tcp = TrackedListeners()
@@ -211,12 +222,16 @@ class DnsServer:
                 return
             (length,) = struct.unpack("!H", prefix)
             wire = await reader.readexactly(length)
-            fault = self.faults.draw()
-            await self.faults.delay()
+            with self.inflight.counting(INFLIGHT_NAME):
+                fault = self.faults.draw()
+                await self.faults.delay()
+                answer = None
+                if fault is not Fault.TIMEOUT:
+                    answer = self.resolver.answer(wire, fault, over_udp=False)
             if fault is Fault.TIMEOUT:
+                # Held silent until the client gives up: no longer a query being answered.
                 await asyncio.sleep(self.faults.plan.hold)
                 return
-            answer = self.resolver.answer(wire, fault, over_udp=False)
             if answer is None:
                 return
             writer.write(struct.pack("!H", len(answer)) + answer)

@@ -22,11 +22,13 @@ from sandbox.answers.rdap_json import (
     registrar_entity,
 )
 from sandbox.faults import Fault, FaultInjector
+from sandbox.inflight import InFlight
 from sandbox.servers.httpd import HttpServer, Request, Response
 from sandbox.state import WorldState
 
 RDAP_TYPE = "application/rdap+json"
 RETRY_AFTER = "2"  # seconds a rate-limited client is told to wait
+INFLIGHT_NAME = "rdap"  # the name the in-flight counter knows this server by
 
 
 def _error(code: int, title: str, description: str) -> Response:
@@ -167,9 +169,12 @@ class RdapService:
 class RdapServer:
     """The RDAP HTTP endpoint with fault injection."""
 
-    def __init__(self, state: WorldState, faults: FaultInjector) -> None:
+    def __init__(
+        self, state: WorldState, faults: FaultInjector, inflight: InFlight | None = None
+    ) -> None:
         self.state = state
         self.faults = faults
+        self.inflight = inflight or InFlight()
         self.http = HttpServer(self._handle)
         self.service: RdapService | None = None
 
@@ -180,12 +185,18 @@ class RdapServer:
         return bound
 
     async def _handle(self, request: Request) -> Response | None:
+        # Counted until the answer is ready: the HTTP server writes it as soon as this returns.
+        with self.inflight.counting(INFLIGHT_NAME):
+            fault = self.faults.draw()
+            await self.faults.delay()
+            if fault is not Fault.TIMEOUT:
+                return self._answer(request, fault)
+        # Held silent until the client gives up: no longer a query being answered.
+        await asyncio.sleep(self.faults.plan.hold)
+        return None
+
+    def _answer(self, request: Request, fault: Fault) -> Response:
         assert self.service is not None
-        fault = self.faults.draw()
-        await self.faults.delay()
-        if fault is Fault.TIMEOUT:
-            await asyncio.sleep(self.faults.plan.hold)
-            return None
         if fault is Fault.REFUSE:
             return Response(reset=True)
         if fault is Fault.RATE_LIMIT:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sandbox.answers.whois_domain import REFUSAL, registrar_answer, registry_answer
 from sandbox.answers.whois_ip import asn_answer, net_answer
 from sandbox.faults import Fault, FaultInjector, reset_connection
+from sandbox.inflight import InFlight
 from sandbox.servers.tcp import TrackedListeners
 from sandbox.state import WorldState
 from sandbox.world.model import Registrar, Registry, Rir
@@ -40,6 +41,11 @@ def query_subject(raw: bytes) -> str:
     """The object a query line asks about: its last word (flags such as `n +` or `-B` dropped)."""
     words = raw.decode("utf-8", errors="replace").strip().split()
     return words[-1].lower().rstrip(".") if words else ""
+
+
+def inflight_name(server_name: str) -> str:
+    """The name the in-flight counter knows a WHOIS service by (each has a port of its own)."""
+    return f"whois:{server_name}"
 
 
 class WhoisAnswers:
@@ -86,9 +92,12 @@ class WhoisAnswers:
 class WhoisServer:
     """All WHOIS services of a world, one loopback port each."""
 
-    def __init__(self, state: WorldState, faults: FaultInjector) -> None:
+    def __init__(
+        self, state: WorldState, faults: FaultInjector, inflight: InFlight | None = None
+    ) -> None:
         self.answers = WhoisAnswers(state)
         self.faults = faults
+        self.inflight = inflight or InFlight()
         self.listeners = TrackedListeners()
         self.ports: dict[str, int] = {}
 
@@ -113,21 +122,24 @@ class WhoisServer:
             line = await asyncio.wait_for(reader.readline(), QUERY_TIMEOUT)
         except (TimeoutError, ValueError):
             return
-        fault = self.faults.draw()
-        await self.faults.delay()
+        with self.inflight.counting(inflight_name(service.server_name)):
+            fault = self.faults.draw()
+            await self.faults.delay()
+            if fault is Fault.REFUSE:
+                reset_connection(writer)
+                return
+            text = ""
+            if fault is Fault.RATE_LIMIT:
+                operator = service.operator
+                text = RIR_REFUSALS[operator.style] if isinstance(operator, Rir) else REFUSAL
+            elif fault is not Fault.TIMEOUT:
+                text = self.answers.answer(service, query_subject(line[:MAX_QUERY]))
+                if fault is Fault.TRUNCATE:
+                    text = text[: max(1, len(text) // 3)]
         if fault is Fault.TIMEOUT:
+            # Held silent until the client gives up: no longer a query being answered.
             await asyncio.sleep(self.faults.plan.hold)
             return
-        if fault is Fault.REFUSE:
-            reset_connection(writer)
-            return
-        if fault is Fault.RATE_LIMIT:
-            operator = service.operator
-            text = RIR_REFUSALS[operator.style] if isinstance(operator, Rir) else REFUSAL
-        else:
-            text = self.answers.answer(service, query_subject(line[:MAX_QUERY]))
-            if fault is Fault.TRUNCATE:
-                text = text[: max(1, len(text) // 3)]
         writer.write(text.replace("\n", "\r\n").encode("utf-8"))
         await writer.drain()
 

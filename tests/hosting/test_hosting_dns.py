@@ -52,6 +52,29 @@ def test_addresses_and_the_full_cname_chain() -> None:
 
 
 @pytest.mark.parametrize(
+    "host", ["www.example.bz", "plain.example", "origin.example", "missing.example", "alias.none"]
+)
+def test_the_quick_try_agrees_with_dnspython(host: str) -> None:
+    async def run() -> None:
+        zone = _zone()
+        zone.cname["alias.none"] = "plain.example"  # an alias to a name without AAAA records
+        async with dns_server(zone) as port:
+            nameservers = parse_nameservers(f"127.0.0.1:{port}")
+            quick = await DnsClient(nameservers, FAST).resolve_host(host)
+            general = await DnsClient(nameservers, FAST, quick=False).resolve_host(host)
+        assert (quick.status, quick.addresses, quick.cname_chain) == (
+            general.status,
+            general.addresses,
+            general.cname_chain,
+        )
+        assert [(e.server, e.query) for e in quick.evidence] == [
+            (e.server, e.query) for e in general.evidence
+        ]
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize(
     ("host", "status"),
     [
         ("missing.example", DnsStatus.NXDOMAIN),

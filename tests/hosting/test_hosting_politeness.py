@@ -68,6 +68,80 @@ def test_gates_are_shared_per_server_name() -> None:
     asyncio.run(run())
 
 
+def test_two_names_for_one_server_share_its_gate_under_the_stricter_policy() -> None:
+    strict = ServerPolicy(concurrency=1, rate=RateLimit(10, 60, burst=2))
+    loose = ServerPolicy(concurrency=8, rate=RateLimit(1e6, 1, burst=1000))
+    limits = Limits(servers={"whois.strict.example": strict}, default_server=loose)
+
+    async def run() -> None:
+        gates = ServerGates(limits)
+        first = gates.for_server("192.0.2.7", 43, names=("whois.loose.example",))
+        assert first.policy == loose
+        second = gates.for_server("192.0.2.7", 43, names=("whois.strict.example",))
+        assert second is first
+        assert first.policy.concurrency == 1
+        assert first.policy.rate.per_second == pytest.approx(10 / 60)
+        assert first.policy.rate.burst == 2
+        # Another port of the same host is another server.
+        assert gates.for_server("192.0.2.7", 4343) is not first
+
+    asyncio.run(run())
+
+
+def test_a_name_with_several_addresses_keeps_its_cap_across_them() -> None:
+    unhurried = RateLimit(1e6, 1, burst=1000)
+    limits = Limits(
+        servers={"whois.multi.example": ServerPolicy(concurrency=2, rate=unhurried)},
+        default_server=ServerPolicy(concurrency=8, rate=unhurried),
+    )
+    running = 0
+    peak = 0
+
+    async def work() -> None:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.001)
+        running -= 1
+
+    async def run() -> None:
+        gates = ServerGates(limits)
+
+        async def one(address: str) -> None:
+            async with gates.admission(address, 43, name="whois.multi.example"):
+                await work()
+
+        await asyncio.gather(*(one(f"192.0.2.{1 + i % 3}") for i in range(12)))
+
+    asyncio.run(run())
+    assert peak == 2
+
+
+def test_a_waiter_cancelled_while_queued_gives_no_slot_away() -> None:
+    async def run() -> None:
+        gate = ServerGate(ServerPolicy(concurrency=1, rate=RateLimit(1e6, 1, burst=1000)))
+        release = asyncio.Event()
+
+        async def hold() -> None:
+            async with gate:
+                await release.wait()
+
+        holder = asyncio.ensure_future(hold())
+        await asyncio.sleep(0)
+        queued = asyncio.ensure_future(gate.run(lambda: asyncio.sleep(0)))
+        await asyncio.sleep(0)
+        queued.cancel()
+        release.set()
+        await holder
+        with pytest.raises(asyncio.CancelledError):
+            await queued
+        assert gate.active == 0
+        await gate.run(lambda: asyncio.sleep(0))  # the slot is free again
+        assert gate.active == 0
+
+    asyncio.run(run())
+
+
 def test_retries_back_off_with_jitter_and_stop() -> None:
     clock = FakeClock()
     calls = 0

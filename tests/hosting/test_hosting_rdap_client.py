@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +18,15 @@ from hosting.common.errors import (
     RateLimited,
     SourceTimeout,
 )
-from hosting.common.limits import Limits, RetryPolicy, SizeCaps, SourceTimeouts
+from hosting.common.limits import (
+    Limits,
+    RateLimit,
+    RetryPolicy,
+    ServerPolicy,
+    SizeCaps,
+    SourceTimeouts,
+)
+from hosting.common.politeness import ServerGates
 from hosting.common.reach import AddressPolicy
 from hosting.rdap.bootstrap import RdapBootstrap
 from hosting.rdap.client import RdapClient, parse_retry_after
@@ -153,6 +162,44 @@ def test_redirect_is_followed_and_evidence_names_the_final_server(tmp_path: Path
                 async with http:
                     answer = await client.domain("example.bz")
         assert answer.server == "localhost"
+
+    asyncio.run(run())
+
+
+def test_waiting_for_the_redirect_targets_gate_is_not_part_of_the_timeout(
+    tmp_path: Path,
+) -> None:
+    one_at_a_time = replace(
+        FAST, default_server=ServerPolicy(concurrency=1, rate=RateLimit(1e6, 1, burst=1000))
+    )
+
+    async def run() -> None:
+        async with http_server(lambda path: HttpReply(body=json.dumps(DOMAIN).encode())) as final:
+            target = f"http://127.0.0.1:{final.port}/domain/example.bz"
+            reply = HttpReply(302, b"", {"Location": target})
+            async with http_server(lambda path: reply) as first:
+                gates = ServerGates(one_at_a_time)
+                bootstrap = RdapBootstrap.from_directory(
+                    write_bootstrap(tmp_path / "bs", first.base)
+                )
+                async with httpx.AsyncClient(trust_env=False) as http:
+                    client = RdapClient(
+                        http,
+                        bootstrap,
+                        one_at_a_time,
+                        gates,
+                        policy=AddressPolicy(["127.0.0.0/8"]),
+                    )
+                    # Another query holds the final server's only slot for twice the timeout.
+                    async with gates.for_server("127.0.0.1", final.port):
+                        lookup = asyncio.ensure_future(client.domain("example.bz"))
+                        await asyncio.sleep(one_at_a_time.timeouts.rdap * 2)
+                        assert not lookup.done()
+                        assert final.paths == []
+                    answer = await lookup
+        assert first.paths == ["/domain/example.bz"]
+        assert final.paths == ["/domain/example.bz"]
+        assert answer.data["ldhName"] == "example.bz"
 
     asyncio.run(run())
 

@@ -91,7 +91,10 @@ def _expected(message: dns.message.QueryMessage) -> StubAnswer | None:
         return None
     if rcode == dns.rcode.NXDOMAIN:
         return StubAnswer(nxdomain=True)
-    return StubAnswer(addresses=[rdata.to_text() for rdata in chain.answer or []])
+    aliases = [str(rrset[0].target).rstrip(".").lower() for rrset in chain.cnames]
+    return StubAnswer(
+        addresses=[rdata.to_text() for rdata in chain.answer or []], cname_chain=aliases
+    )
 
 
 @settings(max_examples=600, deadline=None, database=None)
