@@ -18,6 +18,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from sandbox.faults import reset_transport
@@ -115,9 +116,9 @@ class _Connection(asyncio.Protocol):
         self.eof = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        self.local = str(transport.get_extra_info("sockname")[0])
+        # uvloop's transports implement asyncio.Transport without inheriting from it.
+        self.transport = cast(asyncio.Transport, transport)
+        self.local = str(self.transport.get_extra_info("sockname")[0])
         self.server.connections.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:

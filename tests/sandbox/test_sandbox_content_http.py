@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 from collections.abc import Iterator
 
 import pytest
+import uvloop
 
+from sandbox.servers.httpd import Request, Response
+from sandbox.servers.quickhttp import Later, QuickHttpServer
 from sandbox.testing import SandboxHandle, running_sandbox
 from sandbox.world.model import FaultPlan, World
 
@@ -104,3 +108,29 @@ def test_a_timeout_fault_says_nothing_and_then_hangs_up(content: SandboxHandle) 
     port = content.ports.content
     content.set_faults("content", FaultPlan(timeout_share=1.0, hold=0.2))
     assert talk(port, request("/a/1001.bin", port)) == b""
+
+
+def test_the_server_runs_on_uvloop_as_the_sandbox_command_serves_it() -> None:
+    """``sandbox up`` serves on uvloop, whose transports are not asyncio's classes."""
+
+    def handler(request: Request) -> Response | Later:
+        if request.path == "/later":
+            return Later(0.01, lambda: Response(200, b"later"))
+        return Response(200, request.local_address.encode())
+
+    async def main() -> tuple[bytes, bytes]:
+        server = QuickHttpServer(handler)
+        port = await server.listen("127.0.0.1", 0)
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET /later HTTP/1.1\r\nHost: x\r\n\r\n")
+            writer.write(b"GET /now HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            answer = await reader.read()
+            writer.close()
+            return answer, b""
+        finally:
+            await server.close()
+
+    answer, _ = uvloop.run(main())
+    assert statuses(answer) == [200, 200]
+    assert answer.index(b"later") < answer.index(b"127.0.0.1")
