@@ -73,7 +73,7 @@ def _parse_head(head: bytes, local: str) -> tuple[Request, int]:
         raise _BadRequest("bad Content-Length") from None
     if length > MAX_BODY or length < 0:
         raise _BadRequest("body too large")
-    if target.startswith("/") and not any(c in target for c in "?#%"):
+    if target[:1] == "/" and "?" not in target and "#" not in target and "%" not in target:
         # What urlsplit and unquote would make of it, without their cost.
         path, query = target, {}
     else:
