@@ -2,22 +2,27 @@
 
     .venv/bin/python -m bench.bench_recheck [--urls 100000] [--latency 0.1] [--processes 2]
         [--workers 2] [--batch-size 1000] [--concurrency 512] [--per-task-sample 300]
+        [--ceiling-requests 30000]
 
-(``--per-task-sample 0`` leaves the one-task-per-URL comparison out.)
+(``--per-task-sample 0`` leaves the one-task-per-URL comparison out, ``--ceiling-requests 0``
+the ceiling.)
 
 The sandbox serves the world (DNS and content hosts) in its own process, with its content
 fault delay set to ``--latency``; the cases are opened from its confirmed reports by the real
 intake into a throw-away PostgreSQL. Then ``--processes`` recheck processes (as several Prefect
 workers would be) each run :func:`flows.recheck.run_recheck` over the same due cases, sharing
 the work through ``FOR UPDATE SKIP LOCKED`` claims. Printed: checks per second, the peak RSS of
-each recheck process and of the sandbox, CPU seconds, and the same work done as one Prefect task
-per URL, measured on a sample and extrapolated to the whole world.
+each recheck process and of the sandbox, CPU seconds, the loopback ceiling measured right after
+on the same sandbox (:mod:`bench.ceiling`: a bare keep-alive client sending ``--ceiling-requests``
+of the world's URLs with as many requests in flight) and the ratio of the two, and the same work
+done as one Prefect task per URL, measured on a sample and extrapolated to the whole world.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import json
 import os
 import signal
@@ -28,12 +33,15 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
+import uvloop
 import yaml
 from sqlalchemy import Engine, text
 
+from bench.ceiling import measure
 from bench.cpu import cpu_seconds, postmaster_pid, tree_cpu_seconds
 from hosting.probe import ProbeLimits, Prober, build_prober
 from registry import migrate
@@ -65,6 +73,7 @@ def start_sandbox(
     world_file = folder / "world.yaml"
     world_file.write_text(yaml.safe_dump(world, sort_keys=False), encoding="utf-8")
     env_file = folder / "sandbox.env"
+    errors = (folder / "sandbox.err").open("w", encoding="utf-8")
     process = subprocess.Popen(
         [
             *(sys.executable, "-m", "sandbox", "up", "--world", str(world_file)),
@@ -72,7 +81,9 @@ def start_sandbox(
             *("--content-port", "0"),
         ],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        # A file, not a pipe nobody reads while the bench runs: a sandbox that logs a lot
+        # would fill the pipe and stop answering.
+        stderr=errors,
         text=True,
         cwd=folder,
     )
@@ -80,7 +91,9 @@ def start_sandbox(
     while not env_file.exists():
         if process.poll() is not None or time.perf_counter() - started > START_LIMIT:
             process.kill()
-            raise SystemExit(f"sandbox did not start: {process.communicate()[1]}")
+            process.wait()
+            errors.close()
+            raise SystemExit(f"sandbox did not start: {(folder / 'sandbox.err').read_text()}")
         time.sleep(0.1)
     time.sleep(0.1)  # the file is written in one go; let the write finish
     lines = env_file.read_text().splitlines()
@@ -303,6 +316,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=512)
     parser.add_argument("--per-host", type=int, default=8)
     parser.add_argument("--per-task-sample", type=int, default=300)
+    parser.add_argument("--ceiling-requests", type=int, default=30_000)
     parser.add_argument("--worker-of", help=argparse.SUPPRESS)
     parser.add_argument("--settings", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -341,7 +355,7 @@ def main() -> None:
                     print(f"  recheck: {elapsed:.1f} s, checked {checked:,} of {opened:,} cases")
                     print(f"  outcomes: {dict(outcomes)}")
                     print(
-                        f"  throughput: {checked / elapsed:,.0f} checks/s (target 2,000); "
+                        f"  throughput: {checked / elapsed:,.0f} checks/s (target 5,000); "
                         f"load average {os.getloadavg()[0]:.1f} (other work on the machine "
                         "slows the wall clock: compare CPU per check)"
                     )
@@ -361,6 +375,8 @@ def main() -> None:
                         f"(recheck processes), sandbox {per_check(sandbox_cpu, checked)} ms, "
                         f"database server {per_check(database_cpu, checked)} ms"
                     )
+                    if args.ceiling_requests > 0:
+                        compare_ceiling(args, settings, checked / elapsed)
                     if args.per_task_sample > 0:
                         compare_per_task(args, engine, settings, elapsed)
                 finally:
@@ -383,6 +399,31 @@ def compare_per_task(
         f"{rate:,.0f} checks/s; {args.urls:,} URLs would take "
         f"{args.urls / rate / 60:,.0f} min (extrapolated from the sample) "
         f"against {elapsed / 60:.1f} min in batches"
+    )
+
+
+def compare_ceiling(args: argparse.Namespace, settings: dict[str, str], rate: float) -> None:
+    """The loopback request ceiling, measured now on the same sandbox, and the ratio to it."""
+    reports = Path(settings["TAKEDOWN_SANDBOX_REPORTS"])
+    with reports.open(newline="", encoding="utf-8") as source:
+        rows = islice(csv.DictReader(source), args.ceiling_requests)
+        urls = [row["url"] for row in rows]
+    in_flight = args.processes * args.concurrency
+    load = os.getloadavg()[0]
+    ceiling = uvloop.run(
+        measure(urls, dns=settings["TAKEDOWN_DNS_NAMESERVERS"], in_flight=in_flight)
+    )
+    answered = ", ".join(f"{n:,} x {status}" for status, n in sorted(ceiling.statuses.items()))
+    print(
+        f"  loopback ceiling: {ceiling.rate:,.0f} requests/s ({ceiling.requests:,} requests in "
+        f"{ceiling.seconds:.1f} s, {in_flight} in flight, a bare keep-alive client: {answered}; "
+        f"client CPU {per_check(ceiling.cpu_seconds, ceiling.requests)} ms per request; "
+        f"load average {load:.1f})"
+    )
+    print(
+        f"  recheck / ceiling: {rate:,.0f} / {ceiling.rate:,.0f} = {rate / ceiling.rate:.2f}"
+        if ceiling.rate
+        else "  recheck / ceiling: no ceiling measured"
     )
 
 

@@ -63,8 +63,13 @@ class FaultInjector:
 
 def reset_connection(writer: asyncio.StreamWriter) -> None:
     """Drop a TCP connection with a reset, as a refusing or overloaded server does."""
-    sock = writer.get_extra_info("socket")
+    reset_transport(writer.transport)
+
+
+def reset_transport(transport: asyncio.WriteTransport) -> None:
+    """:func:`reset_connection` for a protocol's transport."""
+    sock = transport.get_extra_info("socket")
     if sock is not None:
         # Linger on with a zero timeout turns close() into an RST.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    writer.transport.abort()
+    transport.abort()

@@ -35,7 +35,7 @@ from hosting.probe.fetch import (
     TcpConnector,
     exchange,
 )
-from hosting.probe.gates import AddressCache, AddressResolver, HostGates
+from hosting.probe.gates import AddressCache, AddressResolver, HostGates, Slots
 from hosting.probe.outcome import (
     ProbeLimits,
     ProbeOutcome,
@@ -75,7 +75,7 @@ class Prober:
             resolver, self.limits.dns_cache_seconds, in_flight=self.limits.dns_in_flight
         )
         self._pool = ConnectionPool(self.connector)
-        self._global = asyncio.Semaphore(self.limits.concurrency)
+        self._global = Slots(self.limits.concurrency)
         self._hosts = HostGates(self.limits.per_host)
 
     async def __aenter__(self) -> Prober:

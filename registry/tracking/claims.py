@@ -1,7 +1,8 @@
 """What a recheck reads before probing: the cases that are due, claimed, and what to probe.
 
 Several workers may recheck at once (more flows, more machines). A claim is one statement that
-pushes the claimed cases' ``next_check_at`` forward by the policy's lease and returns their ids;
+pushes the claimed cases' ``next_check_at`` forward by the policy's lease and returns their ids
+(or, for the recheck itself, their URLs and confirmed digests);
 on PostgreSQL its inner select locks ``FOR UPDATE SKIP LOCKED``, so concurrent claims take
 disjoint cases; SQLite runs the one statement alone. The caller commits the claim before
 probing, so no case is probed twice in one cycle, and a worker that dies frees its cases when
@@ -72,6 +73,28 @@ def claim_due_cases(
     return sorted(session.scalars(claim))
 
 
+def claim_due_targets(
+    session: Session, *, policy: TrackingPolicy, limit: int, now: datetime | None = None
+) -> list[RecheckTarget]:
+    """:func:`claim_due_cases`, returning what the probe needs of each claimed case (its URL
+    and confirmed digest) from the claiming statement itself, in id order: no second read."""
+    now = now or utcnow()
+    due = due_cases(now, limit).with_for_update(skip_locked=True)
+    claim = (
+        update(Case)
+        .where(Case.id.in_(due.scalar_subquery()))
+        .values(next_check_at=now + policy.claim_lease)
+        .returning(Case.id, Case.url, Case.content_sha256)
+        .execution_options(synchronize_session=False)
+    )
+    rows = session.execute(claim).all()
+    return sorted((RecheckTarget(row[0], row[1], row[2]) for row in rows), key=_case_id)
+
+
+def _case_id(target: RecheckTarget) -> int:
+    return target.case_id
+
+
 def load_targets(session: Session, case_ids: Sequence[int]) -> list[RecheckTarget]:
     """The URL and confirmed digest of each case, in id order."""
     rows = session.execute(
@@ -84,6 +107,8 @@ def load_targets(session: Session, case_ids: Sequence[int]) -> list[RecheckTarge
 
 def traced_hosting(session: Session, case_ids: Sequence[int]) -> dict[int, TracedHosting]:
     """The network prefix and addresses of each case's latest successful trace."""
+    if not case_ids:
+        return {}
     latest = (
         select(func.max(Resolution.id))
         .where(Resolution.case_id.in_(case_ids), Resolution.ok.is_(True))

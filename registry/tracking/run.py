@@ -22,7 +22,7 @@ from registry.base import utcnow
 from registry.bulk.collector import collector_for_long_runs
 from registry.db import unit_of_work
 from registry.status import CheckOutcome
-from registry.tracking.claims import RecheckTarget, claim_due_cases, count_due, load_targets
+from registry.tracking.claims import RecheckTarget, claim_due_targets, count_due
 from registry.tracking.decide import TrackingPolicy
 from registry.tracking.service import ProbeReport, RecheckSummary, record_checks
 from settings import Settings
@@ -90,16 +90,12 @@ class RecheckRun:
     flow_run_id: str | None = None
     clock: Clock = utcnow
 
-    def claim(self) -> list[int]:
-        """Claim one batch and commit the claim."""
+    def claim(self) -> list[RecheckTarget]:
+        """Claim one batch and commit the claim; what to probe comes back with it."""
         with unit_of_work(self.engine) as session:
-            return claim_due_cases(
+            return claim_due_targets(
                 session, policy=self.policy, limit=self.batch_size, now=self.clock()
             )
-
-    def targets(self, case_ids: list[int]) -> list[RecheckTarget]:
-        with unit_of_work(self.engine) as session:
-            return load_targets(session, case_ids)
 
     def record(self, reports: list[ProbeReport]) -> RecheckSummary:
         with unit_of_work(self.engine) as session:
@@ -110,10 +106,9 @@ async def recheck_one_batch(run: RecheckRun, prober: Prober) -> RecheckSummary |
     """Claim a batch (committed before probing), probe it, record it; None when nothing is due.
 
     The database work runs on worker threads, so other batches keep probing meanwhile."""
-    claimed = await asyncio.to_thread(run.claim)
-    if not claimed:
+    targets = await asyncio.to_thread(run.claim)
+    if not targets:
         return None
-    targets = await asyncio.to_thread(run.targets, claimed)
     reports = await probe_targets(prober, targets, run.clock)
     return await asyncio.to_thread(run.record, reports)
 

@@ -23,6 +23,7 @@ from registry.tally import Tally
 from registry.tracking.claims import traced_hosting
 from registry.tracking.decide import (
     CHECKED_STATUSES,
+    CONTENT_SERVED,
     Decision,
     Observation,
     TracedHosting,
@@ -122,7 +123,12 @@ def record_checks(
     rows = session.execute(
         select(*_TRACKING_COLUMNS).where(Case.id.in_(ids)).order_by(Case.id).with_for_update()
     ).all()
-    traced = traced_hosting(session, ids)
+    # The traced hosting matters only where content was served from a known address (is it
+    # still the traced network?): read it for those cases alone.
+    traced = traced_hosting(
+        session,
+        sorted({r.case_id for r in reports if r.outcome in CONTENT_SERVED and r.origin_address}),
+    )
     last_removed = _last_removed(session, rows)
     states = {
         row.id: TrackingState(

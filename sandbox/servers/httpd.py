@@ -115,7 +115,8 @@ def _reason(status: int) -> str:
         return "Status"
 
 
-def _encode(response: Response, head_only: bool, keep_alive: bool) -> bytes:
+def encode_response(response: Response, head_only: bool, keep_alive: bool) -> bytes:
+    """The bytes of ``response`` (its head alone for HEAD)."""
     reason = _reason(response.status)
     lines = [f"HTTP/1.1 {response.status} {reason}"]
     headers = {
@@ -151,7 +152,7 @@ class HttpServer:
             try:
                 request = await _read_request(reader, local)
             except (BadRequestError, ValueError):
-                writer.write(_encode(Response(400, b"bad request\n"), False, False))
+                writer.write(encode_response(Response(400, b"bad request\n"), False, False))
                 await writer.drain()
                 return
             except TimeoutError:
@@ -167,7 +168,7 @@ class HttpServer:
             keep_alive = request.headers.get("connection", "").lower() != "close" and (
                 request.headers["_version"] == "HTTP/1.1"
             )
-            writer.write(_encode(response, request.method == "HEAD", keep_alive))
+            writer.write(encode_response(response, request.method == "HEAD", keep_alive))
             await writer.drain()
             if not keep_alive:
                 return

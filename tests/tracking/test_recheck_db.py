@@ -13,7 +13,7 @@ from registry import progress
 from registry.db import unit_of_work
 from registry.models import Check
 from registry.status import CaseStatus, CheckOutcome
-from registry.tracking.claims import claim_due_cases
+from registry.tracking.claims import RecheckTarget, claim_due_cases, claim_due_targets
 from registry.tracking.decide import TrackingPolicy
 from registry.tracking.run import ProberFactory, run_recheck
 from tests.support.watcher import RecordingWatcher
@@ -48,6 +48,21 @@ def test_claims_take_only_due_cases_in_checked_statuses_and_push_them_forward(
     with unit_of_work(engine) as session:
         assert claim_due_cases(session, policy=POLICY, limit=10, now=T0) == []
     assert {later, new, done}.isdisjoint(claimed)
+
+
+def test_a_claim_returns_each_case_s_url_and_digest_in_id_order(engine: Engine) -> None:
+    with unit_of_work(engine) as session:
+        first = open_case(session, "http://a.example.bz/1", sha256=ITEM_SHA256)
+        second = open_case(session, "http://a.example.bz/2")
+    with unit_of_work(engine) as session:
+        claimed = claim_due_targets(session, policy=POLICY, limit=10, now=T0)
+    assert claimed == [
+        RecheckTarget(first, "http://a.example.bz/1", ITEM_SHA256),
+        RecheckTarget(second, "http://a.example.bz/2", None),
+    ]
+    assert case_row(engine, second).next_check_at == T0 + POLICY.claim_lease
+    with unit_of_work(engine) as session:
+        assert claim_due_targets(session, policy=POLICY, limit=10, now=T0) == []
 
 
 def test_removal_is_verified_after_three_spaced_removed_checks(
