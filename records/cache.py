@@ -41,7 +41,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Select, select, text
+from sqlalchemy import ColumnElement, Select, literal_column, select
 from sqlalchemy.orm import Session
 
 from records.archive import MANIFEST, SIGNATURE, VERSION
@@ -103,10 +103,18 @@ class BundleCache:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
             raise
-        self.trim()
+        # The folder is listed only when it may be over its cap: by this process's reckoning
+        # (its size at the last listing plus what it wrote since), or every so many writes,
+        # for what other processes wrote meanwhile.
+        seen = _seen.setdefault(self.folder, _Reckoning(writes=LIST_EVERY_WRITES))  # list it first
+        seen.written += len(data)
+        seen.writes += 1
+        if seen.size + seen.written > self.max_bytes or seen.writes >= LIST_EVERY_WRITES:
+            seen.size, seen.written, seen.writes = self.trim(), 0, 0
 
-    def trim(self) -> None:
-        """Remove the least recently used bundles until the folder is within its cap."""
+    def trim(self) -> int:
+        """Remove the least recently used bundles until the folder is within its cap; returns
+        the size of what is left."""
         entries: list[tuple[float, int, str]] = []
         total = 0
         with os.scandir(self.folder) as listing:
@@ -120,14 +128,31 @@ class BundleCache:
                 entries.append((stat.st_mtime, stat.st_size, entry.path))
                 total += stat.st_size
         if total <= self.max_bytes:
-            return
+            return total
         entries.sort()
         for _mtime, size, path in entries:
             with contextlib.suppress(FileNotFoundError):  # another process trimmed it
                 os.unlink(path)
             total -= size
             if total <= self.max_bytes:
-                return
+                break
+        return total
+
+
+LIST_EVERY_WRITES = 64
+
+
+@dataclass(slots=True)
+class _Reckoning:
+    """What this process knows of a cache folder's size (updated without a lock: a lost
+    update only makes the next listing come sooner or later)."""
+
+    size: int = 0
+    written: int = 0
+    writes: int = 0
+
+
+_seen: dict[Path, _Reckoning] = {}
 
 
 def bundle_cache(folder: Path, max_megabytes: int, key: Ed25519PrivateKey) -> BundleCache | None:
@@ -178,19 +203,58 @@ def cached_bundle(
     version = records_version(session, case_id)
     if version is None:
         raise CaseNotFound(f"there is no case {case_id}")
-    scope = "all" if agency is None else f"agency:{agency}"
-    database = session.get_bind().engine.url.render_as_string(hide_password=True)
-    cache_key = "\x1f".join(
-        [f"v{VERSION}", key_id(key), database, str(case_id), version, scope, f"for:{created_by}"]
-    )
-    data = cache.get(cache_key)
-    if data is not None:
-        reference = case_reference(case_id)
-        bundle = Bundle(case_id, reference, f"{reference}-evidence.zip", data, _files(data))
-        return bundle, True
+    cache_key = _cache_key(session, key, case_id, version, agency, created_by)
+    found = _kept(cache, cache_key, case_id)
+    if found is not None:
+        return found, True
     bundle = build_bundle(session, case_id, key, created_by=created_by, now=now, agency=agency)
     cache.put(cache_key, bundle.data)
     return bundle, False
+
+
+def kept_bundle(
+    session: Session,
+    case_id: int,
+    key: Ed25519PrivateKey,
+    *,
+    created_by: str,
+    cache: BundleCache,
+    visible: ColumnElement[bool] | None,
+    agency: str | None = None,
+) -> Bundle | None:
+    """The bundle kept for the case's current records, found with one statement (the records
+    version, under the reader's ``visible`` condition on ``Case``), or None if there is none
+    (then :func:`cached_bundle` builds it). Raises :class:`CaseNotFound` for a case the reader
+    may not see. PostgreSQL only: one statement is one snapshot there, with or without a
+    transaction; elsewhere it returns None."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    version = records_version(session, case_id, visible)
+    if version is None:
+        raise CaseNotFound(f"there is no case {case_id}")
+    return _kept(cache, _cache_key(session, key, case_id, version, agency, created_by), case_id)
+
+
+def _cache_key(
+    session: Session,
+    key: Ed25519PrivateKey,
+    case_id: int,
+    version: str,
+    agency: str | None,
+    created_by: str,
+) -> str:
+    scope = "all" if agency is None else f"agency:{agency}"
+    database = session.get_bind().engine.url.render_as_string(hide_password=True)
+    parts = [f"v{VERSION}", key_id(key), database, str(case_id), version, scope, created_by]
+    return "\x1f".join(parts)
+
+
+def _kept(cache: BundleCache, cache_key: str, case_id: int) -> Bundle | None:
+    data = cache.get(cache_key)
+    if data is None:
+        return None
+    reference = case_reference(case_id)
+    return Bundle(case_id, reference, f"{reference}-evidence.zip", data, _files(data))
 
 
 def _files(data: bytes) -> int:
@@ -198,12 +262,23 @@ def _files(data: bytes) -> int:
         return len([n for n in archive.namelist() if n not in (MANIFEST, SIGNATURE)])
 
 
-def records_version(session: Session, case_id: int) -> str | None:
+def records_version(
+    session: Session, case_id: int, visible: ColumnElement[bool] | None = None
+) -> str | None:
     """A digest that changes whenever any row the bundle of ``case_id`` is made of does; None
-    when there is no such case. Read in the caller's transaction."""
+    when there is no such case (or, with ``visible``, a condition on ``Case``, none the reader
+    may see). Read in the caller's transaction; on PostgreSQL in one statement."""
     if session.get_bind().dialect.name == "postgresql":
-        found = session.execute(_XMIN_VERSION, {"case_id": case_id}).scalar()
+        version = select(_XMIN_VERSION).select_from(Case).where(Case.id == case_id)
+        if visible is not None:
+            version = version.where(visible)
+        found = session.execute(version).scalar()
         return str(found) if found is not None else None
+    if (
+        visible is not None
+        and session.scalar(select(Case.id).where(Case.id == case_id, visible)) is None
+    ):
+        return None
     digest = hashlib.sha256()
     for label, query in _content_queries(case_id):
         rows = session.execute(query).all()
@@ -216,14 +291,12 @@ def records_version(session: Session, case_id: int) -> str | None:
     return digest.hexdigest()
 
 
-# One statement: per table, the (id, xmin) of each row the bundle reads, in a fixed order.
-# A deleted row drops out of its list and a written one changes its xmin, so any change gives
-# another digest. The case row's xmin is required (NULL, no case, gives no version).
-_XMIN_VERSION = text(
-    """
-    SELECT md5(c.xmin::text || ':' || c.url_sha256
+# Per table, the (id, xmin) of each row the bundle reads, in a fixed order: a deleted row drops
+# out of its list and a written one changes its xmin, so any change gives another digest.
+_XMIN_VERSION: ColumnElement[str] = literal_column(
+    """md5(cases.xmin::text || ':' || cases.url_sha256
         || '|r' || coalesce((SELECT string_agg(r.id || ':' || r.xmin::text, ',' ORDER BY r.id)
-                             FROM reports r WHERE r.case_id = c.id), '')
+                             FROM reports r WHERE r.case_id = cases.id), '')
         || '|n' || coalesce((SELECT string_agg(n.id || ':' || n.xmin::text || ':'
                                                || nc.xmin::text || ':'
                                                || coalesce(p.xmin::text, '-'),
@@ -231,7 +304,7 @@ _XMIN_VERSION = text(
                              FROM notice_cases nc
                              JOIN notices n ON n.id = nc.notice_id
                              LEFT JOIN notice_pdfs p ON p.notice_id = n.id
-                             WHERE nc.case_id = c.id), '')
+                             WHERE nc.case_id = cases.id), '')
         || '|s' || coalesce((SELECT string_agg(s.id || ':' || s.xmin::text || ':'
                                                || coalesce(ev.items, ''), ',' ORDER BY s.id)
                              FROM resolutions s
@@ -239,13 +312,11 @@ _XMIN_VERSION = text(
                                  SELECT string_agg(e.id || '.' || e.xmin::text, '.'
                                                    ORDER BY e.id) AS items
                                  FROM evidence e WHERE e.resolution_id = s.id) ev ON true
-                             WHERE s.case_id = c.id), '')
+                             WHERE s.case_id = cases.id), '')
         || '|e' || coalesce((SELECT string_agg(e.id || ':' || e.xmin::text, ',' ORDER BY e.id)
-                             FROM case_events e WHERE e.case_id = c.id), '')
+                             FROM case_events e WHERE e.case_id = cases.id), '')
         || '|k' || coalesce((SELECT string_agg(k.id || ':' || k.xmin::text, ',' ORDER BY k.id)
-                             FROM checks k WHERE k.case_id = c.id), ''))
-    FROM cases c WHERE c.id = :case_id
-    """
+                             FROM checks k WHERE k.case_id = cases.id), ''))"""
 )
 
 

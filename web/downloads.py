@@ -11,12 +11,12 @@ from fastapi.responses import Response
 
 from records.archive import sha256_hex
 from records.bundle import timeline_csv
-from records.cache import BundleCache, begin_snapshot, bundle_cache, cached_bundle
+from records.cache import BundleCache, begin_snapshot, bundle_cache, cached_bundle, kept_bundle
 from records.partner import partner_export
 from records.signing import configured_key
 from registry.audit import AuditAction, append
-from registry.db import session_factory
-from registry.queries import Forbidden, visible_case
+from registry.db import read_session, session_factory
+from registry.queries import Forbidden, visible_case, visible_cases
 from registry.users import Principal, Role
 from web.config import WebState
 
@@ -26,21 +26,32 @@ def bundle_response(state: WebState, user: Principal, case_id: int, channel: str
     case's records have not changed since it was made for this user)."""
     config = state.config
     key, cache = _signing(config.signing_key, config.bundle_cache_dir, config.bundle_cache_mb)
-    with session_factory(state.engine)() as session:
-        begin_snapshot(session)  # the visibility check, the version and the bundle: one view
-        # Kept referenced: the bundle then finds the case in the session, not by a query.
-        case = visible_case(session, user, case_id)
-        # A liaison officer's bundle holds their agency's notices only (unless configured).
-        own = user.role is Role.LIAISON and not config.liaison_sees_all_notices
-        bundle, _hit = cached_bundle(
-            session,
-            case_id,
-            key,
-            created_by=user.name,
-            cache=cache,
-            agency=user.agency if own else None,
-        )
-        del case
+    # A liaison officer's bundle holds their agency's notices only (unless configured).
+    own = user.role is Role.LIAISON and not config.liaison_sees_all_notices
+    agency = user.agency if own else None
+    bundle = None
+    if cache is not None:
+        # The usual case, a bundle made before: one statement, no transaction.
+        with read_session(state.engine) as reader:
+            visible = visible_cases(user).whereclause
+            bundle = kept_bundle(
+                reader,
+                case_id,
+                key,
+                created_by=user.name,
+                cache=cache,
+                visible=visible,
+                agency=agency,
+            )
+    if bundle is None:
+        with session_factory(state.engine)() as session:
+            begin_snapshot(session)  # the visibility check, the version and the bundle: one view
+            # Kept referenced: the bundle then finds the case in the session, not by a query.
+            case = visible_case(session, user, case_id)
+            bundle, _hit = cached_bundle(
+                session, case_id, key, created_by=user.name, cache=cache, agency=agency
+            )
+            del case
     # Recorded before anything is sent; a short write of its own, after the reads.
     append(
         state.engine,

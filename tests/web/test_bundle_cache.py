@@ -14,14 +14,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, delete, func, select, update
 from typer.testing import CliRunner
 
 from records.bundle import verify_bundle
 from records.cache import BundleCache, begin_snapshot, bundle_cache, cached_bundle
 from records.signing import load_private_key
 from registry.db import session_factory, unit_of_work
-from registry.models import AuditEntry, Case, CaseEvent, Evidence, Resolution
+from registry.models import AuditEntry, Case, CaseEvent, Evidence, Resolution, notice_cases
 from registry.status import EventKind
 from settings import get_settings
 from takedown.cli import app
@@ -231,3 +231,15 @@ def test_records_export_uses_the_cache_and_sees_changes(
         assert exports == 4
     finally:
         get_settings.cache_clear()
+
+
+def test_a_kept_bundle_is_only_for_whoever_may_still_see_the_case(
+    live_server: LiveServer, engine: Engine, world: World
+) -> None:
+    for _ in range(3):  # the third from the cache
+        assert _download(live_server, world.tokens["liz"], world.ours).status_code == 200
+    assert _download(live_server, world.tokens["gus"], world.ours).status_code == 404
+    with unit_of_work(engine) as session:  # the referral withdrawn: liz may no longer see it
+        session.execute(delete(notice_cases).where(notice_cases.c.case_id == world.ours))
+    assert _download(live_server, world.tokens["liz"], world.ours).status_code == 404
+    assert _download(live_server, world.tokens["ana"], world.ours).status_code == 200

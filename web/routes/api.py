@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from records.bundle import case_json
-from registry.db import session_factory
+from registry.db import read_session
 from registry.queries import Age, CaseFilter, case_detail, list_cases
 from registry.status import CaseStatus
 from web.deps import CaseId, CaseReader, CurrentUser, StateDep
@@ -84,7 +84,7 @@ def api_cases(
 ) -> Response:
     """Cases newest first; pass ``next_before`` back as ``before`` for the next page."""
     filters = CaseFilter(status=status, country=country, host=host, age=age)
-    with session_factory(state.engine)() as session:
+    with read_session(state.engine) as session:
         page = list_cases(session, user, filters, before=before, limit=limit)
     return _json(
         CaseList(
@@ -100,7 +100,7 @@ def api_cases(
 )
 def api_case(case_id: CaseId, user: CaseReader, state: StateDep) -> Response:
     """One case with its timeline, notices (where each went and why) and removal checks."""
-    with session_factory(state.engine)() as session:
+    with read_session(state.engine) as session:
         d = case_detail(session, user, case_id, all_notices=state.config.liaison_sees_all_notices)
         return JSONResponse(
             {
