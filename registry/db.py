@@ -116,13 +116,22 @@ def read_session(engine: Engine) -> Session:
     otherwise pay. Each statement still sees one consistent snapshot, as under READ COMMITTED,
     the default, where a transaction gives no more than that to a series of reads; reads that
     must agree with each other take a snapshot of their own (``REPEATABLE READ``). Never write
-    through it."""
+    through it.
+
+    Its connections are a pool of their own, opened in autocommit once: switching a pooled
+    connection in and out of autocommit costs psycopg2 a round trip each way.
+    """
     factory = _readers.get(engine)
     if factory is None:
         bind = engine
         if engine.dialect.name == "postgresql":
-            bind = engine.execution_options(isolation_level="AUTOCOMMIT")
+            bind = make_engine(
+                engine.url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT"
+            )
         factory = _readers[engine] = sessionmaker(bind, expire_on_commit=False)
+        if bind is not engine:
+            # Closed with the engine it serves (tests make and dispose engines by the dozen).
+            event.listen(engine, "engine_disposed", lambda _engine: bind.dispose())
     return factory()
 
 
