@@ -41,13 +41,15 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import ColumnElement, Select, literal_column, select
+from sqlalchemy import ColumnElement, Engine, Select, literal_column, select
 from sqlalchemy.orm import Session
 
 from records.archive import MANIFEST, SIGNATURE, VERSION
 from records.bundle import Bundle, build_bundle
+from records.pdf import stored_pdfs
 from records.signing import key_id
 from registry.cases import CaseNotFound
+from registry.db import session_factory
 from registry.models import (
     Case,
     CaseEvent,
@@ -255,6 +257,27 @@ def _kept(cache: BundleCache, cache_key: str, case_id: int) -> Bundle | None:
         return None
     reference = case_reference(case_id)
     return Bundle(case_id, reference, f"{reference}-evidence.zip", data, _files(data))
+
+
+def store_missing_pdfs(engine: Engine, case_id: int) -> None:
+    """Render and store the PDFs that the case's notices lack, before a bundle's snapshot is
+    taken. Made during the build, they would be rows that snapshot cannot see: the bundle
+    would be kept under a version gone by the next download, and built a second time."""
+    with session_factory(engine)() as session:
+        missing = list(
+            session.scalars(
+                select(Notice)
+                .join(notice_cases, notice_cases.c.notice_id == Notice.id)
+                .outerjoin(NoticePdf, NoticePdf.notice_id == Notice.id)
+                .where(
+                    notice_cases.c.case_id == case_id,
+                    Notice.rendered.is_not(None),
+                    NoticePdf.notice_id.is_(None),
+                )
+            )
+        )
+        if missing:
+            stored_pdfs(session, missing)
 
 
 def _files(data: bytes) -> int:

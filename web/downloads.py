@@ -11,7 +11,14 @@ from fastapi.responses import Response
 
 from records.archive import sha256_hex
 from records.bundle import timeline_csv
-from records.cache import BundleCache, begin_snapshot, bundle_cache, cached_bundle, kept_bundle
+from records.cache import (
+    BundleCache,
+    begin_snapshot,
+    bundle_cache,
+    cached_bundle,
+    kept_bundle,
+    store_missing_pdfs,
+)
 from records.partner import partner_export
 from records.signing import configured_key
 from registry.audit import AuditAction, append
@@ -44,6 +51,8 @@ def bundle_response(state: WebState, user: Principal, case_id: int, channel: str
                 agency=agency,
             )
     if bundle is None:
+        if cache is not None:
+            store_missing_pdfs(state.engine, case_id)
         with session_factory(state.engine)() as session:
             begin_snapshot(session)  # the visibility check, the version and the bundle: one view
             # Kept referenced: the bundle then finds the case in the session, not by a query.

@@ -12,7 +12,7 @@ import typer
 
 from records.archive import sha256_hex
 from records.bundle import verify_bundle
-from records.cache import begin_snapshot, bundle_cache, cached_bundle
+from records.cache import begin_snapshot, bundle_cache, cached_bundle, store_missing_pdfs
 from records.partner import partner_export
 from records.signing import (
     configured_key,
@@ -46,6 +46,8 @@ def export(
         key = configured_key(signing_key_text())
         config = settings()
         cache = bundle_cache(config.bundle_cache_dir, config.bundle_cache_mb, key)
+        if cache is not None:
+            store_missing_pdfs(engine(), case_id)
         with session_factory(engine())() as reader:
             begin_snapshot(reader)
             bundle, _hit = cached_bundle(reader, case_id, key, created_by=actor, cache=cache)

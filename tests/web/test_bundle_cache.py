@@ -67,13 +67,11 @@ def test_a_second_download_is_the_same_file_and_is_audited(
     live_server: LiveServer, engine: Engine, world: World, web_config: WebConfig, signing_key: str
 ) -> None:
     token = world.tokens["liz"]
-    first = _download(live_server, token, world.ours)
-    # The first download stores the notices' PDFs, which is a change of the records: one more
-    # build, and from then on the same file.
+    first = _download(live_server, token, world.ours)  # stores the PDFs, then the bundle
     second = _download(live_server, token, world.ours)
     third = _download(live_server, token, world.ours)
     assert first.status_code == second.status_code == third.status_code == 200
-    assert second.content == third.content
+    assert first.content == second.content == third.content
     assert verify_bundle(third.content, load_private_key(signing_key).public_key()).ok
     assert _downloads_audited(engine, world.reference(world.ours)) == 3
     names = [path.name for path in _cached_files(web_config)]
@@ -214,7 +212,7 @@ def test_records_export_uses_the_cache_and_sees_changes(
             )
             assert result.exit_code == 0, result.output
             outputs.append(out.read_bytes())
-        assert outputs[1] == outputs[2]  # (the first stored the PDFs)
+        assert outputs[0] == outputs[1] == outputs[2]
         assert list(folder.glob("*.zip"))
         with unit_of_work(engine) as session:
             session.execute(update(Case).where(Case.id == world.ours).values(escalation_level=2))

@@ -134,8 +134,7 @@ def counting(engine: Engine) -> Iterator[Counter]:
 
 
 def _count(engine: Engine, client: httpx.Client, path: str, headers: dict[str, str]) -> int:
-    # Warmed twice: the first bundle stores the notices' PDFs (a change of the records, so
-    # the second is built again); the third comes from the cache.
+    # Warmed: the first download renders the notices' PDFs and fills the bundle cache.
     for _ in range(2):
         assert client.get(path, headers=headers).status_code == 200
     with counting(engine) as counter:
