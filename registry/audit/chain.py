@@ -113,9 +113,7 @@ def record(
 def _record_all(session: Session, entries: list[dict[str, Any]]) -> list[AuditEntry]:
     """Append ``entries`` (the keyword arguments of :func:`record`) in order, each chained to
     the one before: the lock is taken and the newest entry read once for all of them."""
-    _lock_appends(session)
-    prev = session.scalar(select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1))
-    prev_hash = prev or GENESIS_HASH
+    prev_hash = _lock_and_read_newest(session) or GENESIS_HASH
     key = configured_audit_key()
     written = []
     for entry in entries:
@@ -204,6 +202,23 @@ def append(
     """
     fields = {"actor": actor, "action": action, "subject": subject, "detail": detail, "now": now}
     _group_commit.append(engine, fields)
+
+
+def _lock_and_read_newest(session: Session) -> str | None:
+    """Take the append lock, then read the newest entry's hash (None for an empty log)."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Both in one round trip: each statement of a multi-statement query takes its own
+        # snapshot (READ COMMITTED), so the read sees every entry committed before the lock
+        # was granted. The lock is held for the round trips of the batch that follow.
+        found = session.execute(_LOCK_AND_READ, {"key": ADVISORY_LOCK_KEY}).scalar()
+        return str(found) if found is not None else None
+    _lock_appends(session)
+    return session.scalar(select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1))
+
+
+_LOCK_AND_READ = text(
+    "SELECT pg_advisory_xact_lock(:key); SELECT entry_hash FROM audit_log ORDER BY id DESC LIMIT 1"
+)
 
 
 def _lock_appends(session: Session) -> None:
