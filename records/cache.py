@@ -34,6 +34,7 @@ import hmac
 import io
 import os
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime
@@ -64,6 +65,8 @@ from registry.models import (
 )
 
 SUFFIX = ".zip"
+STALE_PART_SECONDS = 3600
+"""A temporary file older than this was left by a writer that died; a listing removes it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +97,7 @@ class BundleCache:
         """Keep ``data`` under ``key`` (written whole, then renamed), then trim the folder."""
         if len(data) > self.max_bytes:
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # files are 0600 (mkstemp)
         target = self.path(key)
         handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".part")
         try:
@@ -121,11 +124,17 @@ class BundleCache:
         total = 0
         with os.scandir(self.folder) as listing:
             for entry in listing:
-                if not entry.name.endswith(SUFFIX) or entry.name.startswith("."):
-                    continue
                 try:
                     stat = entry.stat()
                 except FileNotFoundError:
+                    continue
+                if entry.name.startswith(".") and entry.name.endswith(".part"):
+                    # Left by a process that died while writing it.
+                    if stat.st_mtime < time.time() - STALE_PART_SECONDS:
+                        with contextlib.suppress(FileNotFoundError):
+                            os.unlink(entry.path)
+                    continue
+                if not entry.name.endswith(SUFFIX):
                     continue
                 entries.append((stat.st_mtime, stat.st_size, entry.path))
                 total += stat.st_size

@@ -175,6 +175,12 @@ def test_the_folder_keeps_to_its_cap_dropping_the_least_recently_used(tmp_path: 
     assert cache.get("a") == b"a" * 1000 and cache.get("c") == b"c" * 1000
     cache.put("huge", b"x" * 3000)  # larger than the whole cache: not kept
     assert cache.get("huge") is None
+    left = tmp_path / ".left-by-a-crash.part"
+    left.write_bytes(b"half a bundle")
+    os.utime(left, (1, 1))
+    cache.trim()
+    assert not left.exists()
+    assert cache.path("a").stat().st_mode & 0o777 == 0o600  # for the service's user only
 
 
 def test_a_zero_cap_turns_the_cache_off(
