@@ -33,6 +33,7 @@ from tests.web.client import signed_in
 from tests.web.conftest import LiveServer
 from tests.web.seed import AGENCY, T0, World, _case, _refer
 from web.config import WebConfig
+from web.routes.api import CaseList
 
 
 @pytest.fixture
@@ -197,3 +198,13 @@ def test_the_case_page_costs_the_same_statements_for_one_item_or_twenty(
         counts = [_count(engine, ana, f"/cases/{case_id}", {}) for case_id in small_and_large]
     assert counts[0] == counts[1], counts
     assert counts[0] <= 16, counts
+
+
+def test_the_case_list_is_what_its_schema_gives(
+    live_server: LiveServer, world: World, small_and_large: tuple[int, int]
+) -> None:
+    headers = {"Authorization": f"Bearer {world.tokens['ana']}"}
+    with httpx.Client(base_url=live_server.url, timeout=30.0) as client:
+        for params in ({}, {"limit": "2"}, {"host": "nowhere.example"}):
+            body = client.get("/api/cases", params=params, headers=headers).content
+            assert CaseList.model_validate_json(body).model_dump_json().encode() == body
