@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     inbox_ca_file: Path | None = None
     """CA certificates the IMAP server's certificate is checked against (default: the system's)."""
     signing_key: SecretStr | None = None
+    bundle_cache_dir: Path = Path("bundle-cache")
+    """Where finished evidence bundles are kept, one file per version of a case's records."""
+    bundle_cache_mb: int = Field(default=512, ge=0)
+    """How much the bundle cache may hold, in MiB; the least recently used go first; 0: off."""
     audit_key: SecretStr | None = None
     """HMAC key of the audit chain (base64 of 32+ bytes), kept outside the database."""
     audit_checkpoint_file: Path | None = None

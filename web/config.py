@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import Engine
 
@@ -34,6 +35,9 @@ class WebConfig:
     """Proxies whose X-Forwarded-For names the client (see ``web.ratelimit``)."""
     liaison_sees_all_notices: bool = False
     """Liaison officers see every notice of their cases, not only their agency's."""
+    bundle_cache_dir: Path | None = None
+    """Where finished bundles are kept (see ``records.cache``); None: built on every download."""
+    bundle_cache_mb: int = 512
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WebConfig:
@@ -49,6 +53,8 @@ class WebConfig:
             request_threads=settings.web_request_threads,
             liaison_sees_all_notices=settings.liaison_sees_all_notices,
             trusted_proxies=TrustedProxies.parse(settings.trusted_proxies),
+            bundle_cache_dir=settings.bundle_cache_dir,
+            bundle_cache_mb=settings.bundle_cache_mb,
         )
 
 

@@ -15,7 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from registry.db import session_factory
+from registry.db import read_session
 from registry.queries import Forbidden
 from registry.users import (
     MAX_TOKEN_LENGTH,
@@ -85,7 +85,7 @@ async def optional_user(
 
 
 def _token_principal(state: WebState, token: str) -> Principal | None:
-    with session_factory(state.engine)() as session:
+    with read_session(state.engine) as session:
         user = user_for_token(session, token)
         return principal(user) if user is not None else None
 

@@ -3,30 +3,64 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.responses import Response
 
 from records.archive import sha256_hex
-from records.bundle import build_bundle, timeline_csv
+from records.bundle import timeline_csv
+from records.cache import (
+    BundleCache,
+    begin_snapshot,
+    bundle_cache,
+    cached_bundle,
+    kept_bundle,
+    store_missing_pdfs,
+)
 from records.partner import partner_export
 from records.signing import configured_key
 from registry.audit import AuditAction, append
-from registry.db import session_factory
-from registry.queries import Forbidden, visible_case
+from registry.db import read_session, session_factory
+from registry.queries import Forbidden, visible_case, visible_cases
 from registry.users import Principal, Role
 from web.config import WebState
 
 
 def bundle_response(state: WebState, user: Principal, case_id: int, channel: str) -> Response:
-    """The signed evidence ZIP of a case the user may see."""
-    key = configured_key(state.config.signing_key)
-    with session_factory(state.engine)() as session:
-        visible_case(session, user, case_id)
-        # A liaison officer's bundle holds their agency's notices only (unless configured).
-        own = user.role is Role.LIAISON and not state.config.liaison_sees_all_notices
-        bundle = build_bundle(
-            session, case_id, key, created_by=user.name, agency=user.agency if own else None
-        )
+    """The signed evidence ZIP of a case the user may see (from the bundle cache when the
+    case's records have not changed since it was made for this user)."""
+    config = state.config
+    key, cache = _signing(config.signing_key, config.bundle_cache_dir, config.bundle_cache_mb)
+    # A liaison officer's bundle holds their agency's notices only (unless configured).
+    own = user.role is Role.LIAISON and not config.liaison_sees_all_notices
+    agency = user.agency if own else None
+    bundle = None
+    if cache is not None:
+        # The usual case, a bundle made before: one statement, no transaction.
+        with read_session(state.engine) as reader:
+            visible = visible_cases(user).whereclause
+            bundle = kept_bundle(
+                reader,
+                case_id,
+                key,
+                created_by=user.name,
+                cache=cache,
+                visible=visible,
+                agency=agency,
+            )
+    if bundle is None:
+        if cache is not None:
+            store_missing_pdfs(state.engine, case_id)
+        with session_factory(state.engine)() as session:
+            begin_snapshot(session)  # the visibility check, the version and the bundle: one view
+            # Kept referenced: the bundle then finds the case in the session, not by a query.
+            case = visible_case(session, user, case_id)
+            bundle, _hit = cached_bundle(
+                session, case_id, key, created_by=user.name, cache=cache, agency=agency
+            )
+            del case
     # Recorded before anything is sent; a short write of its own, after the reads.
     append(
         state.engine,
@@ -41,6 +75,16 @@ def bundle_response(state: WebState, user: Principal, case_id: int, channel: str
         },
     )
     return _attachment(bundle.data, "application/zip", bundle.filename)
+
+
+@lru_cache(maxsize=4)
+def _signing(
+    key_text: str | None, folder: Path | None, megabytes: int
+) -> tuple[Ed25519PrivateKey, BundleCache | None]:
+    """The signing key and the bundle cache, read once per process (the key is parsed from
+    text; a missing or unusable one raises, and is not remembered)."""
+    key = configured_key(key_text)
+    return key, bundle_cache(folder, megabytes, key) if folder is not None else None
 
 
 def timeline_response(state: WebState, user: Principal, case_id: int) -> Response:

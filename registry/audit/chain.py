@@ -106,26 +106,35 @@ def record(
     The caller's transaction holds the append lock until it commits, so keep it short.
     ``detail`` must be JSON-serialisable plain data (strings, numbers, booleans, lists, dicts).
     """
-    _lock_appends(session)
-    now = now or utcnow()
-    # Round-tripped through JSON now, so the hash covers what the database will give back.
-    clean_detail = json.loads(json.dumps(detail or {}, ensure_ascii=False))
-    prev = session.scalar(select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1))
-    prev_hash = prev or GENESIS_HASH
-    fields = {
-        "at": now,
-        "actor": actor[:MAX_ACTOR],
-        "action": str(action),
-        "subject": subject[:MAX_SUBJECT],
-        "detail": clean_detail,
-        "prev_hash": prev_hash,
-    }
-    digest = entry_hash(**fields)
+    fields = {"actor": actor, "action": action, "subject": subject, "detail": detail, "now": now}
+    return _record_all(session, [fields])[0]
+
+
+def _record_all(session: Session, entries: list[dict[str, Any]]) -> list[AuditEntry]:
+    """Append ``entries`` (the keyword arguments of :func:`record`) in order, each chained to
+    the one before: the lock is taken and the newest entry read once for all of them."""
+    prev_hash = _lock_and_read_newest(session) or GENESIS_HASH
     key = configured_audit_key()
-    entry = AuditEntry(**fields, entry_hash=digest, entry_mac=key.mac(digest) if key else None)
-    session.add(entry)
-    session.flush()
-    return entry
+    written = []
+    for entry in entries:
+        # Round-tripped through JSON now, so the hash covers what the database will give back.
+        clean_detail = json.loads(json.dumps(entry["detail"] or {}, ensure_ascii=False))
+        fields = {
+            "at": entry["now"] or utcnow(),
+            "actor": entry["actor"][:MAX_ACTOR],
+            "action": str(entry["action"]),
+            "subject": entry["subject"][:MAX_SUBJECT],
+            "detail": clean_detail,
+            "prev_hash": prev_hash,
+        }
+        digest = entry_hash(**fields)
+        row = AuditEntry(**fields, entry_hash=digest, entry_mac=key.mac(digest) if key else None)
+        session.add(row)
+        # Flushed one at a time: ids must follow the chain's order, as verification reads it.
+        session.flush()
+        written.append(row)
+        prev_hash = digest
+    return written
 
 
 @dataclass(slots=True)
@@ -164,8 +173,7 @@ class _GroupCommit:
     def _write(engine: Engine, batch: list[_Pending]) -> None:
         try:
             with writers_queue(engine), unit_of_work(engine) as session:
-                for pending in batch:
-                    record(session, **pending.fields)
+                _record_all(session, [pending.fields for pending in batch])
         except BaseException as exc:
             for pending in batch:
                 pending.error = exc
@@ -194,6 +202,23 @@ def append(
     """
     fields = {"actor": actor, "action": action, "subject": subject, "detail": detail, "now": now}
     _group_commit.append(engine, fields)
+
+
+def _lock_and_read_newest(session: Session) -> str | None:
+    """Take the append lock, then read the newest entry's hash (None for an empty log)."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Both in one round trip: each statement of a multi-statement query takes its own
+        # snapshot (READ COMMITTED), so the read sees every entry committed before the lock
+        # was granted. The lock is held for the round trips of the batch that follow.
+        found = session.execute(_LOCK_AND_READ, {"key": ADVISORY_LOCK_KEY}).scalar()
+        return str(found) if found is not None else None
+    _lock_appends(session)
+    return session.scalar(select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1))
+
+
+_LOCK_AND_READ = text(
+    "SELECT pg_advisory_xact_lock(:key); SELECT entry_hash FROM audit_log ORDER BY id DESC LIMIT 1"
+)
 
 
 def _lock_appends(session: Session) -> None:

@@ -11,7 +11,8 @@ from typing import Annotated
 import typer
 
 from records.archive import sha256_hex
-from records.bundle import build_bundle, verify_bundle
+from records.bundle import verify_bundle
+from records.cache import begin_snapshot, bundle_cache, cached_bundle, store_missing_pdfs
 from records.partner import partner_export
 from records.signing import (
     configured_key,
@@ -21,7 +22,7 @@ from records.signing import (
     public_key_pem,
 )
 from registry.audit import AuditAction, record
-from registry.db import unit_of_work
+from registry.db import session_factory, unit_of_work
 from takedown.app import app
 from takedown.clikit import CommandError, current_user, engine, errors, settings
 
@@ -43,9 +44,17 @@ def export(
     actor = f"cli:{current_user()}"
     with errors():
         key = configured_key(signing_key_text())
+        config = settings()
+        cache = bundle_cache(config.bundle_cache_dir, config.bundle_cache_mb, key)
+        if cache is not None:
+            store_missing_pdfs(engine(), case_id)
+        with session_factory(engine())() as reader:
+            begin_snapshot(reader)
+            bundle, _hit = cached_bundle(reader, case_id, key, created_by=actor, cache=cache)
+        write_atomically(out, bundle.data)
+        # The audit entry in a transaction of its own: the snapshot above may predate the
+        # newest entry of the chain.
         with unit_of_work(engine()) as session:
-            bundle = build_bundle(session, case_id, key, created_by=actor)
-            write_atomically(out, bundle.data)
             record(
                 session,
                 actor=actor,

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 import uvicorn
@@ -47,12 +48,14 @@ def starter() -> RecordingStarter:
 
 
 @pytest.fixture
-def web_config(signing_key: str) -> WebConfig:
+def web_config(signing_key: str, tmp_path: Path) -> WebConfig:
+    # The bundle cache on, as in production: every download test goes through it.
     return WebConfig(
         cookie_secure=False,
         signing_key=signing_key,
         categories=("A", "B", "C", "baseline"),
         default_source="local",
+        bundle_cache_dir=tmp_path / "bundle-cache",
     )
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from registry.audit import AuditAction, record, verify_chain
+from registry.audit import append as append_own
 from registry.db import unit_of_work
 from settings import get_settings
 from takedown.cli import app
@@ -102,3 +103,27 @@ def test_concurrent_writers_build_one_unbroken_chain(engine: Engine) -> None:
         report = verify_chain(session)
     assert report.ok, report.breaks
     assert report.entries == 32
+
+
+def test_entries_committed_together_chain_in_order(engine: Engine) -> None:
+    # Downloads' entries from many threads go in together (group commit), each chained to the
+    # one before it in the same transaction.
+    errors: list[BaseException] = []
+
+    def downloader(name: str) -> None:
+        try:
+            for n in range(10):
+                append_own(engine, actor=name, action=AuditAction.DOWNLOAD, subject=f"TD-{n}")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=downloader, args=(f"d{i}",)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    with unit_of_work(engine) as session:
+        report = verify_chain(session)
+    assert report.ok, report.breaks
+    assert report.entries == 80

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from records.signing import configured_key, public_key_pem
-from registry.db import session_factory
+from registry.db import read_session
 from registry.lifecycle import allowed_next
 from registry.queries import Age, CaseFilter, case_detail, list_cases
 from registry.status import CaseStatus
@@ -54,7 +54,7 @@ def cases_page(
     before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> Response:
     filters = case_filter(status, country, host, age)
-    with session_factory(state.engine)() as session:
+    with read_session(state.engine) as session:
         page = list_cases(session, user, filters, before=before, limit=state.config.page_size)
     return render(
         request,
@@ -79,7 +79,7 @@ AGE_LABELS = {
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 def case_page(request: Request, case_id: CaseId, user: CaseReader, state: StateDep) -> Response:
-    with session_factory(state.engine)() as session:
+    with read_session(state.engine) as session:
         detail = case_detail(
             session, user, case_id, all_notices=state.config.liaison_sees_all_notices
         )
