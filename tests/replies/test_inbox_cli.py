@@ -80,19 +80,22 @@ def test_a_maildir_inbox_is_read_once_and_listed(
     assert "auto_ack" in out and "[analyst]" in out
 
 
+def case_taken_in(folder: Path, url: str) -> int:
+    """The number of the case ``takedown intake`` opens for one confirmed report of ``url``."""
+    reports = folder / "reports.csv"
+    reports.write_text(f"report_id,url,confirmed_at,category\nr1,{url},2026-11-20T10:00:00Z,A\n")
+    code, _, err = invoke("intake", str(reports), "--json")
+    assert code == 0, err
+    code, out, _ = invoke("cases", "--json")
+    [case_id] = [case["id"] for case in json.loads(out) if case["url"] == url]
+    return int(case_id)
+
+
 def test_case_show_gives_the_ticket_and_the_correspondence(
     monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("TAKEDOWN_DATABASE_URL", database_url)
-    reports = tmp_path / "reports.csv"
-    reports.write_text(
-        "report_id,url,confirmed_at,category\nr1,http://quickhost.example/a/b.jpg,"
-        "2026-11-20T10:00:00Z,A\n"
-    )
-    code, _, err = invoke("intake", str(reports), "--json")
-    assert code == 0, err
-    code, out, _ = invoke("cases", "--json")
-    case_id = json.loads(out)[0]["id"]
+    case_id = case_taken_in(tmp_path, "http://quickhost.example/a/b.jpg")
     reference = f"TD-{case_id:06d}"
     engine = engine_for(database_url)
     try:
@@ -132,15 +135,7 @@ def test_an_analyst_marks_a_flagged_case_and_a_queued_message_handled(
     monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("TAKEDOWN_DATABASE_URL", database_url)
-    reports = tmp_path / "reports.csv"
-    reports.write_text(
-        "report_id,url,confirmed_at,category\nh1,http://quickhost.example/handled/1.jpg,"
-        "2026-11-20T10:00:00Z,A\n"
-    )
-    code, _, err = invoke("intake", str(reports), "--json")
-    assert code == 0, err
-    code, out, _ = invoke("cases", "--json")
-    [case_id] = [c["id"] for c in json.loads(out) if "/handled/" in c["url"]]
+    case_id = case_taken_in(tmp_path, "http://quickhost.example/handled/1.jpg")
     reference = f"TD-{case_id:06d}"
     engine = engine_for(database_url)
     try:
