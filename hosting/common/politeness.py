@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TypeVar
 
 from hosting.common.errors import RETRYABLE, RateLimited
 from hosting.common.limits import Limits, RateLimit, RetryPolicy, ServerPolicy
+from hosting.common.slots import Slots
 
 T = TypeVar("T")
 Clock = Callable[[], float]
@@ -42,9 +42,7 @@ class ServerGate:
         self, policy: ServerPolicy, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep
     ) -> None:
         self.policy = policy
-        self._limit = max(1, policy.concurrency)
-        self._active = 0
-        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._slots = Slots(max(1, policy.concurrency))
         self._rate = max(policy.rate.per_second, 1e-6)
         self._capacity = float(max(1, policy.rate.burst))
         self._tokens = self._capacity
@@ -59,7 +57,7 @@ class ServerGate:
         if policy == self.policy:
             return
         self.policy = strictest((self.policy, policy))
-        self._limit = max(1, self.policy.concurrency)
+        self._slots.limit = max(1, self.policy.concurrency)
         self._rate = max(self.policy.rate.per_second, 1e-6)
         self._capacity = float(max(1, self.policy.rate.burst))
         self._tokens = min(self._tokens, self._capacity)
@@ -67,30 +65,7 @@ class ServerGate:
     @property
     def active(self) -> int:
         """Queries admitted and not yet finished."""
-        return self._active
-
-    async def _take_slot(self) -> None:
-        if self._active < self._limit and not self._waiters:
-            self._active += 1
-            return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
-        try:
-            await waiter  # the slot is handed over with the result
-        except BaseException:
-            if waiter.done() and not waiter.cancelled():
-                self._give_slot()  # handed over, but this waiter is gone: pass it on
-            else:
-                self._waiters.remove(waiter)
-            raise
-
-    def _give_slot(self) -> None:
-        self._active -= 1
-        while self._waiters and self._active < self._limit:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                self._active += 1
-                waiter.set_result(None)
+        return self._slots.active
 
     def _refill(self) -> None:
         now = self._clock()
@@ -113,15 +88,15 @@ class ServerGate:
                 await self._sleep((1 - self._tokens) / self._rate)
 
     async def __aenter__(self) -> None:
-        await self._take_slot()
+        await self._slots.acquire()
         try:
             await self._take_token()
         except BaseException:
-            self._give_slot()
+            self._slots.release()
             raise
 
     async def __aexit__(self, *_exc: object) -> None:
-        self._give_slot()
+        self._slots.release()
 
     async def run(self, call: Callable[[], Awaitable[T]]) -> T:
         """Run ``call`` once a concurrency slot and a rate token are free."""

@@ -24,6 +24,7 @@ from dns.asyncresolver import Resolver as AsyncResolver
 
 from hosting.common.evidence import Evidence
 from hosting.common.limits import Limits
+from hosting.common.slots import Slots
 from hosting.dns import quick
 
 
@@ -165,7 +166,7 @@ class DnsClient:
         """With ``quick`` false, every query goes through dnspython alone."""
         self._limits = limits or Limits()
         self._resolver = resolver_for(nameservers, self._limits.timeouts.dns)
-        self._slots = asyncio.Semaphore(max(1, self._limits.dns_concurrency))
+        self._slots = Slots(max(1, self._limits.dns_concurrency))
         self._quick_server = first_do53(self._resolver) if quick else None
 
     @classmethod

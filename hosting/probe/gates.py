@@ -9,63 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol, TypeVar
 
+from hosting.common.slots import Slots
 from hosting.dns.lookups import DnsAnswer, DnsStatus
 
 MAX_CACHED_NAMES = 100_000
 CACHEABLE = frozenset({DnsStatus.OK, DnsStatus.NXDOMAIN, DnsStatus.NO_ANSWER})
 """Answers worth reusing; timeouts and server failures are asked again next time."""
 T = TypeVar("T")
-
-
-class Slots:
-    """At most ``limit`` holders at once; waiters get a freed place first come, first served.
-
-    A released place is handed straight to the oldest waiter. :class:`asyncio.Semaphore` (as
-    of Python 3.11) also scans and removes its waiters by value, which grows with their number:
-    a recheck batch queues thousands of probes behind the global limit.
-    """
-
-    __slots__ = ("_free", "_waiters")
-
-    def __init__(self, limit: int) -> None:
-        if limit < 1:
-            raise ValueError("at least one place is needed")
-        self._free = limit
-        self._waiters: deque[asyncio.Future[None]] = deque()
-
-    async def acquire(self) -> None:
-        """Take a place, waiting in line for one; pair with :meth:`release`."""
-        if self._free > 0 and not self._waiters:
-            self._free -= 1
-            return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
-        try:
-            await waiter
-        except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
-                self.release()  # handed a place just as it was cancelled: pass it on
-            raise
-
-    def release(self) -> None:
-        """Give a place back: to the oldest waiter still waiting, or to the free ones."""
-        waiters = self._waiters
-        while waiters:
-            waiter = waiters.popleft()
-            if not waiter.done():  # a cancelled waiter has left the line
-                waiter.set_result(None)
-                return
-        self._free += 1
-
-    async def __aenter__(self) -> None:
-        await self.acquire()
-
-    async def __aexit__(self, *_: object) -> None:
-        self.release()
 
 
 class AddressResolver(Protocol):

@@ -24,6 +24,7 @@ import ssl
 from collections.abc import Sequence
 from urllib.parse import urljoin
 
+from hosting.common.slots import Slots
 from hosting.dns.addresses import ProbeResolver
 from hosting.dns.lookups import DnsStatus
 from hosting.probe.fetch import (
@@ -35,7 +36,7 @@ from hosting.probe.fetch import (
     TcpConnector,
     exchange,
 )
-from hosting.probe.gates import AddressCache, AddressResolver, HostGates, Slots
+from hosting.probe.gates import AddressCache, AddressResolver, HostGates
 from hosting.probe.outcome import (
     ProbeLimits,
     ProbeOutcome,

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from hosting.probe.gates import Slots
+from hosting.common.slots import Slots
 
 
 def test_waiters_get_places_in_arrival_order_and_never_more_than_the_limit() -> None:
