@@ -32,6 +32,7 @@ import contextlib
 import hashlib
 import hmac
 import io
+import logging
 import os
 import tempfile
 import time
@@ -64,6 +65,8 @@ from registry.models import (
     notice_cases,
 )
 
+log = logging.getLogger(__name__)
+
 SUFFIX = ".zip"
 STALE_PART_SECONDS = 3600
 """A temporary file older than this was left by a writer that died; a listing removes it."""
@@ -89,14 +92,26 @@ class BundleCache:
             data = path.read_bytes()
         except FileNotFoundError:
             return None
+        except OSError as error:  # an unreadable folder: the bundle is built instead
+            log.warning("bundle cache %s: %s", self.folder, error)
+            return None
         with contextlib.suppress(OSError):  # evicted meanwhile: the bytes read are whole
             os.utime(path)
         return data
 
     def put(self, key: str, data: bytes) -> None:
-        """Keep ``data`` under ``key`` (written whole, then renamed), then trim the folder."""
+        """Keep ``data`` under ``key`` (written whole, then renamed), then trim the folder.
+
+        A folder that cannot be written (full, read-only, not a folder) is logged, not raised:
+        the bundle in hand is whole and still goes to whoever asked for it."""
         if len(data) > self.max_bytes:
             return
+        try:
+            self._write(key, data)
+        except OSError as error:
+            log.warning("bundle cache %s: %s", self.folder, error)
+
+    def _write(self, key: str, data: bytes) -> None:
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # files are 0600 (mkstemp)
         target = self.path(key)
         handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".part")

@@ -183,6 +183,23 @@ def test_the_folder_keeps_to_its_cap_dropping_the_least_recently_used(tmp_path: 
     assert cache.path("a").stat().st_mode & 0o777 == 0o600  # for the service's user only
 
 
+def test_an_unusable_folder_costs_the_cache_not_the_download(
+    engine: Engine, world: World, signing_key: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = load_private_key(signing_key)
+    not_a_folder = tmp_path / "bundle-cache"
+    not_a_folder.write_bytes(b"a file where the folder should be")
+    cache = bundle_cache(not_a_folder, 1, key)
+    assert cache is not None
+    for _ in range(2):
+        with session_factory(engine)() as session:
+            begin_snapshot(session)
+            bundle, hit = cached_bundle(session, world.ours, key, created_by="t", cache=cache)
+        assert not hit and verify_bundle(bundle.data, key.public_key()).ok
+    assert not_a_folder.read_bytes() == b"a file where the folder should be"
+    assert "bundle cache" in caplog.text
+
+
 def test_a_zero_cap_turns_the_cache_off(
     engine: Engine, world: World, signing_key: str, tmp_path: Path
 ) -> None:
